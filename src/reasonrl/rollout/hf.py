@@ -1,0 +1,91 @@
+"""Rollouts with transformers `generate` (KV cache, batched, left-padded): the CPU engine.
+
+The engine may keep its own copy of the weights in a cheaper dtype (bf16 halves the memory traffic of
+decoding where the CPU has native bf16); `sync_weights` copies the trainer's weights in after each update
+(~270 MB for 135M params, a few ms against a step of seconds).
+"""
+from __future__ import annotations
+
+import copy
+import time
+
+import torch
+
+from reasonrl.rollout.base import Rollouts, SamplingParams
+
+
+def _merged_named_params(model) -> dict[str, torch.Tensor]:
+    """Trainer parameters by plain-model name; a peft LoRA model is merged on the fly."""
+    if hasattr(model, "merge_adapter"):  # peft PeftModel: fold LoRA into the base weights for the copy
+        model.merge_adapter()
+        try:
+            base = model.get_base_model()
+            return {
+                n.replace(".base_layer", ""): p.detach().clone()
+                for n, p in base.named_parameters()
+                if "lora_" not in n
+            }
+        finally:
+            model.unmerge_adapter()
+    return {n: p.detach() for n, p in model.named_parameters()}
+
+
+class HFEngine:
+    """`generate(prompts, params) -> Rollouts` with `model.generate`; see `RolloutEngine`."""
+
+    def __init__(self, model, tokenizer, *, dtype: torch.dtype | None = None, max_batch: int = 64):
+        self.tok = tokenizer
+        self.max_batch = max_batch  # prompts*G rows per generate call: bounds the KV-cache memory
+        base = model.get_base_model() if hasattr(model, "get_base_model") else model
+        if dtype is None or dtype == next(base.parameters()).dtype:
+            self.model, self.owns_copy = base, False
+        else:
+            self.model, self.owns_copy = copy.deepcopy(base).to(dtype), True
+            self.sync_weights(model)
+        self.model.eval()
+
+    @torch.no_grad()
+    def sync_weights(self, model) -> None:
+        if not self.owns_copy and not hasattr(model, "merge_adapter"):
+            return  # generating with the trainer's own weights: nothing to copy
+        src = _merged_named_params(model)
+        for name, p in self.model.named_parameters():
+            p.copy_(src[name])
+
+    @torch.no_grad()
+    def generate(self, prompts: list[str], params: SamplingParams) -> Rollouts:
+        t0 = time.perf_counter()
+        per_call = max(1, self.max_batch // params.n)
+        out = Rollouts([], [], [], [], 0.0)
+        for i in range(0, len(prompts), per_call):
+            self._generate_chunk(prompts[i : i + per_call], params, out)
+        out.seconds = time.perf_counter() - t0
+        return out
+
+    def _generate_chunk(self, prompts: list[str], params: SamplingParams, out: Rollouts) -> None:
+        tok = self.tok
+        enc = tok(prompts, return_tensors="pt", padding=True, padding_side="left", add_special_tokens=False)
+        sample = params.temperature > 0
+        kwargs = dict(do_sample=sample, temperature=params.temperature, top_p=params.top_p) if sample else {"do_sample": False}
+        gen = self.model.generate(
+            **enc,
+            max_new_tokens=params.max_new_tokens,
+            num_return_sequences=params.n,
+            top_k=None,  # pure temperature / top-p sampling, as the GRPO papers do
+            pad_token_id=tok.pad_token_id,
+            eos_token_id=tok.eos_token_id,
+            stop_strings=params.stop or None,
+            tokenizer=tok if params.stop else None,
+            **kwargs,
+        )
+        gen = gen[:, enc["input_ids"].shape[1] :]
+        stop_ids = {tok.eos_token_id, tok.pad_token_id}
+        for row, ids in enumerate(gen.tolist()):
+            prompt = enc["input_ids"][row // params.n][enc["attention_mask"][row // params.n].bool()].tolist()
+            end = next((j for j, t in enumerate(ids) if t in stop_ids), None)
+            completion = ids if end is None else ids[: end + 1]  # keep the stop token: the model learns to stop
+            out.prompt_ids.append(prompt)
+            out.completion_ids.append(completion)
+            out.texts.append(tok.decode(completion, skip_special_tokens=True))
+            stopped_by_string = bool(params.stop) and any(s in out.texts[-1] for s in params.stop)
+            out.truncated.append(end is None and len(ids) >= params.max_new_tokens and not stopped_by_string)

@@ -1,0 +1,71 @@
+"""From rollouts to the tensors the loss needs: padded batches and per-token log-probabilities.
+
+Layout: every row is [left-padded prompt (P) | completion right-padded (T)], so completion token t of
+every row sits at column P + t and one `logits_to_keep=T+1` forward yields exactly the logits we need
+(no full-sequence logits over the prompt).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class PackedBatch:
+    input_ids: torch.Tensor       # [N, P+T]
+    attention_mask: torch.Tensor  # [N, P+T]
+    mask: torch.Tensor            # [N, T] 1 on completion tokens
+    prompt_len: int               # P
+
+    def rows(self, idx: slice) -> "PackedBatch":
+        return PackedBatch(self.input_ids[idx], self.attention_mask[idx], self.mask[idx], self.prompt_len)
+
+
+def pack(prompt_ids: list[list[int]], completion_ids: list[list[int]], pad_id: int) -> PackedBatch:
+    """Left-pad prompts to P, right-pad completions to T (T >= 1 even if every completion is empty)."""
+    P = max(len(p) for p in prompt_ids)
+    T = max(1, max(len(c) for c in completion_ids))
+    N = len(prompt_ids)
+    ids = torch.full((N, P + T), pad_id, dtype=torch.long)
+    attn = torch.zeros((N, P + T), dtype=torch.long)
+    mask = torch.zeros((N, T), dtype=torch.float32)
+    for i, (p, c) in enumerate(zip(prompt_ids, completion_ids)):
+        ids[i, P - len(p) : P] = torch.tensor(p)
+        attn[i, P - len(p) : P] = 1
+        if c:
+            ids[i, P : P + len(c)] = torch.tensor(c)
+            attn[i, P : P + len(c)] = 1
+            mask[i, : len(c)] = 1
+    return PackedBatch(ids, attn, mask, P)
+
+
+def completion_logprobs(
+    model, batch: PackedBatch, *, temperature: float = 1.0, bf16: bool = False, with_entropy: bool = False
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Log-probabilities [N, T] of the completion tokens under `model` (and entropy [N, T] if asked).
+
+    Logits are divided by the sampling temperature so the ratio compares the policy that actually
+    sampled (TRL and verl do the same). Position ids follow the attention mask, as `generate` computes
+    them for left-padded prompts; without this the training forward would not match the rollout.
+    """
+    T = batch.mask.shape[1]
+    position_ids = (batch.attention_mask.cumsum(-1) - 1).clamp(min=0)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        out = model(
+            input_ids=batch.input_ids,
+            attention_mask=batch.attention_mask,
+            position_ids=position_ids,
+            logits_to_keep=T + 1,
+            use_cache=False,
+        )
+    logits = out.logits[:, :-1].float() / temperature          # [N, T, V] predicts tokens P..P+T-1
+    targets = batch.input_ids[:, batch.prompt_len :]           # [N, T]
+    lse = torch.logsumexp(logits, dim=-1)                      # [N, T]
+    logprobs = logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1) - lse  # [N, T]
+    entropy = None
+    if with_entropy:
+        with torch.no_grad():
+            probs = torch.softmax(logits, dim=-1)
+            entropy = lse - (probs * logits).sum(-1)           # [N, T]
+    return logprobs * batch.mask, entropy
