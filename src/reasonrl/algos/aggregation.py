@@ -82,7 +82,8 @@ def agg_loss(per_token: Tensor, mask: Tensor, mode: str, max_tokens: int | None 
     if mode not in LOSS_AGG:
         raise ValueError(f"unknown loss aggregation {mode!r}; valid: {', '.join(LOSS_AGG)}")
     if per_token.dim() != 2 or per_token.shape != mask.shape:
-        raise ValueError(f"per_token and mask must both be [B*G, T], got {tuple(per_token.shape)} and {tuple(mask.shape)}")
+        raise ValueError(f"per_token and mask must both be [B*G, T], "
+                         f"got {tuple(per_token.shape)} and {tuple(mask.shape)}")
     keep = mask.bool()  # [B*G, T]
     per_token = torch.where(keep, per_token, torch.zeros((), dtype=per_token.dtype))  # [B*G, T]
     return LOSS_AGG[mode](per_token, keep.to(per_token.dtype), max_tokens=max_tokens,
