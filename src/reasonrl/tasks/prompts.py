@@ -1,0 +1,80 @@
+"""Prompt templates: a Problem → the exact text to tokenize, plus the part of the reply it pre-fills.
+
+    prompt_text, prefill = render_prompt(tokenizer, problem, "chat_think")
+    # generate from prompt_text; verify prefill + completion (so "<think>\n" counts toward the format)
+
+| template     | rendering                         | prefill     |
+|--------------|-----------------------------------|-------------|
+| `r1zero`     | DeepSeek-R1-Zero text, no chat    | ""          |
+| `chat`       | chat template, asks for tags      | ""          |
+| `chat_think` | chat, reply opened with <think>   | "<think>\n" |
+| `plain`      | chat, "Answer with just the number." | ""       |
+
+Each has an English and a Chinese text; lang='auto' follows problem.lang. The chat instructions hold
+no worked example with a copyable answer: a run once collapsed onto copying the example's answer.
+`plain` measured best base accuracy for a 135M model. The tokenizer's own default system prompt
+(SmolLM2: "You are a helpful AI assistant named SmolLM...") is kept: we pass no system message.
+
+A tokenizer with no chat template (e.g. the Gemma 3 base model) gets the chat-based templates as
+plain text: "User: {message}\\nAssistant:" + prefill, so a base model still sees a turn to complete.
+"""
+from __future__ import annotations
+
+from reasonrl.tasks.problem import Problem
+
+TEMPLATES = ("r1zero", "chat", "chat_think", "plain")
+THINK_PREFILL = "<think>\n"
+
+R1ZERO = {
+    "en": (
+        "A conversation between User and Assistant. The user asks a question, and the Assistant solves it. "
+        "The assistant first thinks about the reasoning process in the mind and then provides the user with "
+        "the answer. The reasoning process and answer are enclosed within <think> </think> and <answer> "
+        "</answer> tags, respectively, i.e., <think> reasoning process here </think> <answer> answer here "
+        "</answer>. User: {question} Assistant:"
+    ),
+    "zh": (
+        "这是用户与助手之间的对话。用户提出一个问题，助手解决它。助手先在脑海中思考推理过程，然后向用户给出答案。"
+        "推理过程和答案分别写在 <think> </think> 和 <answer> </answer> 标签内，即 <think> 这里是推理过程 "
+        "</think> <answer> 这里是答案 </answer>。用户：{question} 助手："
+    ),
+}
+TAGS_INSTRUCTION = {
+    "en": "{question}\n\nFirst think step by step inside <think> </think> tags, then give only the final answer inside <answer> </answer> tags.",
+    "zh": "{question}\n\n请先在 <think> </think> 标签内逐步思考，然后只把最终答案写在 <answer> </answer> 标签内。",
+}
+PLAIN_INSTRUCTION = {
+    "en": "{question}\nAnswer with just the number.",
+    "zh": "{question}\n只回答数字。",
+}
+
+
+def _chat(tokenizer, user_message: str, prefill: str) -> str:
+    if getattr(tokenizer, "chat_template", None) is None:
+        return f"User: {user_message}\nAssistant: {prefill}" if prefill else f"User: {user_message}\nAssistant:"
+    text = tokenizer.apply_chat_template([{"role": "user", "content": user_message}], tokenize=False,
+                                         add_generation_prompt=True)
+    return text + prefill
+
+
+def render_prompt(tokenizer, problem: Problem, template: str, lang: str = "auto") -> tuple[str, str]:
+    """(prompt_text, prefill): prompt_text is the exact string to tokenize (special tokens included,
+    ending with prefill); prefill is the start of the assistant reply that the template wrote.
+
+    >>> p = Problem(id="t:0", question="1 + 1 =", answer="2", task="t", lang="en")
+    >>> render_prompt(None, p, "r1zero")[0][-35:]
+    '</answer>. User: 1 + 1 = Assistant:'
+    >>> render_prompt(None, p, "chat_think")   # None has no chat template: the plain-text fallback
+    ('User: 1 + 1 =\\n\\nFirst think step by step inside <think> </think> tags, then give only the final answer inside <answer> </answer> tags.\\nAssistant: <think>\\n', '<think>\\n')
+    """
+    if template not in TEMPLATES:
+        raise ValueError(f"unknown template {template!r}; valid: {', '.join(TEMPLATES)}")
+    lang = problem.lang if lang == "auto" else lang
+    if lang not in ("en", "zh"):
+        raise ValueError(f"unknown lang {lang!r}; valid: auto, en, zh")
+    if template == "r1zero":
+        return R1ZERO[lang].format(question=problem.question), ""
+    if template == "plain":
+        return _chat(tokenizer, PLAIN_INSTRUCTION[lang].format(question=problem.question), ""), ""
+    prefill = THINK_PREFILL if template == "chat_think" else ""
+    return _chat(tokenizer, TAGS_INSTRUCTION[lang].format(question=problem.question), prefill), prefill
