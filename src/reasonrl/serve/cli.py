@@ -1,0 +1,80 @@
+"""`reasonrl serve`: an OpenAI-compatible server with `reasoning_content`, and a chat page at `/`.
+
+    reasonrl serve --model runs/gsm8k-grpo                 # a run directory: its latest checkpoint
+    reasonrl serve --model PATH --prefill-think --port 8001 # the prompt ends with "<think>\\n"
+    reasonrl serve --engine vllm --model PATH               # GPU machines with `pip install 'reasonrl[gpu]'`
+
+Then: `curl http://127.0.0.1:8000/v1/chat/completions -H 'Content-Type: application/json' \\
+      -d '{"messages": [{"role": "user", "content": "What is 7*6?"}]}'` (docs/serve.md has more).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+
+ENGINES = ("hf", "vllm")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="reasonrl serve", description=__doc__.split("\n")[0])
+    p.add_argument("--model", default=None, help="HF folder or run directory (default: SmolLM2-135M-Instruct)")
+    p.add_argument("--host", default="127.0.0.1", help="bind address; 0.0.0.0 exposes it to the network")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--served-name", default=None, help="model id in /v1/models (default: the folder name)")
+    p.add_argument("--prefill-think", action="store_true",
+                   help='end the prompt with "<think>\\n"; text before </think> is reasoning')
+    p.add_argument("--engine", choices=ENGINES, default="hf", help="hf: transformers (CPU/GPU); vllm: GPU")
+    p.add_argument("--max-batch", type=int, default=8, help="requests generated together in one batch")
+    p.add_argument("--max-queue", type=int, default=64, help="waiting requests beyond this get HTTP 429")
+    p.add_argument("--dtype", default="float32", help="torch dtype for the hf engine (bfloat16 halves memory)")
+    return p
+
+
+def served_name(model_path, override: str | None) -> str:
+    """The id clients must send: `--served-name`, else the run directory or model folder name."""
+    if override:
+        return override
+    parts = model_path.parts
+    if "checkpoints" in parts:  # runs/NAME/checkpoints/step_000100 -> NAME
+        return parts[parts.index("checkpoints") - 1]
+    return model_path.name
+
+
+def make_engine(args):
+    """Load the model and build the engine that `args.engine` names; one-line SystemExit on failure."""
+    from reasonrl.model import ModelNotFound, resolve_model_path
+
+    try:
+        path = resolve_model_path(args.model)
+    except ModelNotFound as e:
+        raise SystemExit(f"reasonrl serve: {e}") from None
+    name = served_name(path, args.served_name)
+    if args.engine == "vllm":
+        if importlib.util.find_spec("vllm") is None:
+            raise SystemExit("reasonrl serve: --engine vllm needs the vllm package, which is not installed "
+                             "(on a CUDA machine: pip install 'reasonrl[gpu]'); use --engine hf on CPU")
+        from reasonrl.serve.engine_vllm import VLLMEngine
+
+        return VLLMEngine(path, name=name, max_queue=args.max_queue)
+    from reasonrl.model import load_model
+    from reasonrl.serve.engine import HFEngine
+
+    model, tok, _ = load_model(path, dtype=args.dtype)
+    return HFEngine(model, tok, name=name, max_batch=args.max_batch, max_queue=args.max_queue)
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    import uvicorn
+
+    from reasonrl.serve.app import create_app
+
+    engine = make_engine(args)
+    print(f"reasonrl serve: '{engine.name}' on http://{args.host}:{args.port}/ (chat page at /)", file=sys.stderr)
+    try:
+        uvicorn.run(create_app(engine, prefill_think=args.prefill_think), host=args.host, port=args.port,
+                    log_level="warning")
+    finally:
+        engine.close()
+    return 0
