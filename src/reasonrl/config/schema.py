@@ -51,6 +51,7 @@ class RolloutConfig(_Strict):
 class RewardConfig(_Strict):
     funcs: list[str] = Field(default_factory=lambda: ["accuracy"], description="reward names from the registry or 'module:function'")
     weights: list[float] | None = Field(None, description="one weight per reward function; None = all 1")
+    lenient: bool | None = Field(None, description="accept an untagged final number; None = only for the plain template")
     timeout_s: float = Field(2.0, gt=0.0, description="per-batch time limit of a reward function; past it, scores are 0")
 
 

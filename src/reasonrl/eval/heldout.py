@@ -1,0 +1,64 @@
+"""Generate on a list of problems and score with the task's verifiers: the one path that training's
+before/after evals, periodic evals and `reasonrl eval` all share, so their numbers agree.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reasonrl.rewards import RewardRunner, extract_answer, format_ok
+from reasonrl.rollout.base import Rollouts, SamplingParams
+from reasonrl.tasks import Problem, render_prompt
+
+
+@dataclass
+class Scored:
+    """k samples for each of the problems, scored; sample j of problem i is at index i * k + j."""
+
+    problems: list[Problem]
+    k: int
+    rollouts: Rollouts
+    responses: list[str]   # [n*k] prefill + generated text: what the verifiers saw
+    correct: list[float]   # [n*k] accuracy reward (1.0 or 0.0)
+    formatted: list[bool]  # [n*k] strict <think>…</think><answer>…</answer>
+    extracted: list[str | None]
+
+    @property
+    def accuracy(self) -> float:
+        return sum(self.correct) / max(1, len(self.correct))
+
+    @property
+    def format_rate(self) -> float:
+        return sum(self.formatted) / max(1, len(self.formatted))
+
+
+def reward_columns(problems: list[Problem], k: int, lenient: bool) -> dict:
+    """The columns every reward function receives, each repeated k times (one per sample)."""
+    rep = lambda xs: [x for x in xs for _ in range(k)]  # noqa: E731
+    return {
+        "answer": rep([p.answer for p in problems]),
+        "question": rep([p.question for p in problems]),
+        "task": rep([p.task for p in problems]),
+        "lang": rep([p.lang for p in problems]),
+        "entry": rep([p.entry for p in problems]),
+        "lenient": lenient,
+    }
+
+
+def generate_and_score(
+    engine, tokenizer, problems: list[Problem], params: SamplingParams, *, template: str, lang: str,
+    lenient: bool, runner: RewardRunner,
+) -> Scored:
+    rendered = [render_prompt(tokenizer, p, template, lang) for p in problems]
+    rollouts = engine.generate([r[0] for r in rendered], params)
+    k = params.n
+    responses = [rendered[i // k][1] + text for i, text in enumerate(rollouts.texts)]
+    result = runner(responses, **reward_columns(problems, k, lenient))
+    return Scored(
+        problems=problems,
+        k=k,
+        rollouts=rollouts,
+        responses=responses,
+        correct=result.total,
+        formatted=[format_ok(r) for r in responses],
+        extracted=[extract_answer(r, lenient=lenient) for r in responses],
+    )

@@ -1,0 +1,286 @@
+"""The RL loop, top to bottom: rollout -> reward -> advantage -> loss -> update -> checkpoint.
+
+    reasonrl train                                   # the default job (SmolLM2-135M, ~10 min on 2 cores)
+    reasonrl train configs/x.yaml rollout.num_generations=8
+    reasonrl train --resume runs/chain_sum-20261123-1300
+
+How this departs from DeepSeekMath's GRPO (arXiv:2402.03300), on purpose:
+- beta defaults to 0 (no reference model: half the memory and one forward less per step on a CPU);
+- with num_iterations=1 the old log-probs are the current ones detached (ratio 1, no second forward);
+- groups whose G rewards are all equal are dropped before the update (DAPO's dynamic sampling, without
+  re-drawing): they have zero advantage and only cost a forward/backward.
+"""
+from __future__ import annotations
+
+import json
+import math
+import random
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from reasonrl.algos import get_advantage_fn, grpo_loss, group_has_variance
+from reasonrl.config import Config, dump_config
+from reasonrl.model import load_model
+from reasonrl.eval.heldout import generate_and_score, reward_columns
+from reasonrl.rewards import RewardRunner, format_ok
+from reasonrl.rollout.base import SamplingParams
+from reasonrl.tasks import load_task, render_prompt
+from reasonrl.train.checkpoint import load_trainer_state, rng_state, save_checkpoint, set_rng_state
+from reasonrl.train.forward import completion_logprobs, pack
+from reasonrl.train.runlog import RunLogger, peak_rss_mb
+from reasonrl.train.setup import build_engine, build_model, build_optimizer, default_run_dir, use_bf16
+
+
+@dataclass
+class Cursor:
+    """Where we are in the training problems: epoch `epoch` visits them in an order seeded by (seed, epoch)."""
+
+    seed: int
+    n: int
+    epoch: int = 0
+    pos: int = 0
+
+    def _order(self) -> list[int]:
+        order = list(range(self.n))
+        random.Random(self.seed * 1_000_003 + self.epoch).shuffle(order)
+        return order
+
+    def take(self, k: int) -> list[int]:
+        order, out = self._order(), []
+        while len(out) < k:
+            if self.pos >= self.n:
+                self.epoch, self.pos = self.epoch + 1, 0
+                order = self._order()
+            out.append(order[self.pos])
+            self.pos += 1
+        return out
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def train_step(cfg: Config, model, engine, optimizer, scheduler, runner, tokenizer, problems, bf16: bool,
+               ref_model=None) -> tuple[dict, list[dict]]:
+    """One optimizer step on B prompts x G samples. Returns (metrics, sample rows for logging)."""
+    G, rc, ac = cfg.rollout.num_generations, cfg.rollout, cfg.algo
+    t0 = time.perf_counter()
+    rendered = [render_prompt(tokenizer, p, cfg.task.template, cfg.task.lang) for p in problems]
+    params = SamplingParams(n=G, max_new_tokens=rc.max_new_tokens, temperature=rc.temperature, top_p=rc.top_p, stop=rc.stop)
+    ro = engine.generate([r[0] for r in rendered], params)
+    responses = [rendered[i // G][1] + t for i, t in enumerate(ro.texts)]   # [B*G] what the verifiers see
+    rew = runner(responses, **reward_columns(problems, G, lenient_for(cfg)))
+    rewards = torch.tensor(rew.total, dtype=torch.float32)                  # [B*G]
+    adv = get_advantage_fn(ac.advantage)(rewards, G, std_eps=ac.std_eps)     # [B*G]
+    keep_groups = group_has_variance(rewards, G) if rc.skip_zero_variance else torch.ones(len(problems), dtype=torch.bool)
+    keep = keep_groups.repeat_interleave(G).nonzero().squeeze(-1).tolist()   # sample indices that train
+    t_roll = time.perf_counter() - t0
+
+    stats = _update(cfg, model, optimizer, scheduler, ro, adv, keep, tokenizer, bf16, ref_model) if keep else {}
+    engine.sync_weights(model)
+    t_step = time.perf_counter() - t0
+    lens = [len(c) for c in ro.completion_ids]
+    acc = rew.per_func.get("accuracy", rew.total)
+    fmt = [format_ok(r) for r in responses]
+    metrics = {
+        "reward/mean": rewards.mean().item(),
+        "reward/std": rewards.std().item() if len(rewards) > 1 else 0.0,
+        "acc/mean": sum(acc) / len(acc),
+        "format/rate": sum(fmt) / len(fmt),
+        "len/response_mean": sum(lens) / len(lens),
+        "len/response_max": max(lens),
+        "len/truncated_frac": sum(ro.truncated) / len(ro.truncated),
+        "groups/zero_var_frac": 1.0 - keep_groups.float().mean().item(),
+        "reward/errors": rew.errors,
+        "reward/timeouts": rew.timeouts,
+        "rollout/tokens_per_s": ro.num_tokens / max(ro.seconds, 1e-9),
+        "time/rollout_s": t_roll,
+        "time/train_s": t_step - t_roll,
+        "time/step_s": t_step,
+        "lr": scheduler.get_last_lr()[0],
+        **stats,
+    }
+    rows = [
+        {"kind": "train", "problem_id": problems[i // G].id, "question": problems[i // G].question,
+         "completion": responses[i], "reference": problems[i // G].answer, "reward": rew.total[i],
+         "correct": acc[i] >= 1.0, "format_ok": fmt[i]}
+        for i in range(len(responses))
+    ]
+    return metrics, rows
+
+
+def lenient_for(cfg: Config) -> bool:
+    """Untagged answers ("5 + 3 = 8") are only accepted where the prompt asked for no tags."""
+    return cfg.reward.lenient if cfg.reward.lenient is not None else cfg.task.template == "plain"
+
+
+def _update(cfg, model, optimizer, scheduler, ro, adv, keep, tokenizer, bf16, ref_model) -> dict:
+    ac, mb = cfg.algo, cfg.optim.micro_batch_size
+    batch = pack([ro.prompt_ids[i] for i in keep], [ro.completion_ids[i] for i in keep], tokenizer.pad_token_id)
+    adv = adv[keep]                                                          # [N]
+    N, num_tokens = len(keep), int(batch.mask.sum().item())
+    temp = cfg.rollout.temperature
+    model.train()
+    old = ref = None
+    if ac.num_iterations > 1 or ref_model is not None:
+        with torch.no_grad():  # one extra forward per micro-batch: only when mu > 1 or a KL term needs it
+            if ac.num_iterations > 1:
+                old = torch.cat([completion_logprobs(model, batch.rows(slice(s, s + mb)), temperature=temp, bf16=bf16)[0] for s in range(0, N, mb)])
+            if ref_model is not None:
+                ref = torch.cat([completion_logprobs(ref_model, batch.rows(slice(s, s + mb)), temperature=temp, bf16=bf16)[0] for s in range(0, N, mb)])
+    sums: dict[str, float] = {}
+    t0 = time.perf_counter()
+    for _ in range(ac.num_iterations):
+        optimizer.zero_grad(set_to_none=True)
+        for s in range(0, N, mb):
+            sl = slice(s, s + mb)
+            part = batch.rows(sl)
+            lp, ent = completion_logprobs(model, part, temperature=temp, bf16=bf16, with_entropy=True)  # [n, T]
+            old_lp = old[sl] if old is not None else lp.detach()
+            loss, m = grpo_loss(lp, old_lp, adv[sl], part.mask, ref_logprobs=None if ref is None else ref[sl],
+                                beta=ac.beta, clip_low=ac.clip_low, clip_high=ac.clip_high, agg=ac.loss_agg,
+                                max_tokens=cfg.rollout.max_new_tokens, num_seqs=N, num_tokens=num_tokens)
+            loss.backward()
+            w = part.mask.sum().item() / max(num_tokens, 1)   # token-weighted so metrics match a full batch
+            m["entropy/mean"] = (ent * part.mask).sum() / part.mask.sum().clamp(min=1)
+            for k, v in m.items():
+                sums[k] = sums.get(k, 0.0) + float(v) * (1.0 if k == "loss/pg" else w)
+        gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.optim.max_grad_norm)
+        optimizer.step()
+        scheduler.step()
+    dt = time.perf_counter() - t0
+    out = {k: v / ac.num_iterations for k, v in sums.items()}
+    out["grad/norm"] = float(gnorm)
+    out["train/tokens_per_s"] = (batch.attention_mask.sum().item() * ac.num_iterations) / max(dt, 1e-9)
+    out["train/num_seqs"] = N
+    return out
+
+
+def heldout_eval(cfg: Config, engine, tok, problems, runner, logger: RunLogger, step: int, label: str) -> float:
+    """Greedy accuracy on held-out problems; logs `eval/*` and the first few traces for the report."""
+    t0 = time.perf_counter()
+    params = SamplingParams(n=1, max_new_tokens=cfg.train.eval_max_new_tokens or cfg.rollout.max_new_tokens,
+                            temperature=0.0, stop=cfg.rollout.stop)
+    s = generate_and_score(engine, tok, problems, params, template=cfg.task.template, lang=cfg.task.lang,
+                           lenient=lenient_for(cfg), runner=runner)
+    logger.log({"kind": "eval", "step": step, "label": label, "eval/accuracy": s.accuracy,
+                "eval/format_rate": s.format_rate, "eval/n": len(problems), "eval/seconds": time.perf_counter() - t0})
+    logger.samples([
+        {"step": step, "kind": "eval", "label": label, "problem_id": p.id, "question": p.question,
+         "completion": s.responses[i], "reference": p.answer, "extracted": s.extracted[i],
+         "reward": s.correct[i], "correct": s.correct[i] >= 1.0, "format_ok": s.formatted[i]}
+        for i, p in enumerate(problems[:6])
+    ])
+    return s.accuracy
+
+
+def _write_report(run_dir: Path) -> None:
+    try:
+        from reasonrl.report import write_report
+    except ImportError:
+        return
+    try:
+        path = write_report(run_dir)
+        print(f"report: {path}", file=sys.stderr)
+    except Exception as e:  # a broken figure must not turn a finished run into a failed one
+        print(f"reasonrl: report not written: {type(e).__name__}: {e}", file=sys.stderr)
+
+
+def main(cfg: Config, resume: str | Path | None = None) -> dict:
+    """Train with `cfg` (or continue the run in `resume`); returns the run summary."""
+    if cfg.train.threads:
+        torch.set_num_threads(cfg.train.threads)
+    run_dir = Path(resume) if resume else Path(cfg.run_dir) if cfg.run_dir else default_run_dir(cfg)
+    state, ckpt = None, None
+    if resume:
+        ckpt, state = load_trainer_state(run_dir)
+    cfg.run_dir = str(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    dump_config(cfg, run_dir / "config.yaml")
+    seed_everything(cfg.train.seed)
+
+    splits = load_task(cfg.task)
+    model, tok, _ = build_model(cfg, ckpt)
+    bf16 = use_bf16(cfg)
+    engine = build_engine(cfg, model, tok)
+    ref_model = None
+    if cfg.algo.beta > 0:  # the frozen start policy; never loaded when beta == 0
+        ref_model = load_model(cfg.model.path, cfg.model.dtype)[0].eval().requires_grad_(False)
+    optimizer, scheduler = build_optimizer(cfg, model)
+    cursor = Cursor(seed=cfg.train.seed, n=len(splits.train))
+    step, elapsed, before = 0, 0.0, None
+    if state is not None:
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        cursor = Cursor(**state["cursor"])
+        step, elapsed, before = state["step"], state["elapsed_s"], state.get("heldout_before")
+        set_rng_state(state["rng"])
+        print(f"reasonrl: resumed {run_dir} at step {step}", file=sys.stderr)
+
+    logger = RunLogger(run_dir)
+    runner = RewardRunner(cfg.reward.funcs, cfg.reward.weights, cfg.reward.timeout_s)
+    heldout = splits.heldout
+    config_yaml = (run_dir / "config.yaml").read_text()
+
+    def checkpoint() -> None:
+        save_checkpoint(run_dir, step, model=model, tokenizer=tok, config_yaml=config_yaml, keep=cfg.train.keep_checkpoints,
+                        trainer_state={"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                                       "cursor": vars(cursor), "step": step, "elapsed_s": elapsed,
+                                       "rng": rng_state(), "heldout_before": before})
+
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill` saves like Ctrl-C does
+    try:
+        if before is None and cfg.train.eval_before_after:
+            before = heldout_eval(cfg, engine, tok, heldout, runner, logger, step, "before")
+            print(f"heldout accuracy before training: {before:.3f} ({len(heldout)} prompts)", file=sys.stderr)
+        budget = cfg.train.max_minutes * 60 if cfg.train.max_minutes else math.inf
+        bar = tqdm(total=cfg.train.max_steps, initial=step, desc="train", dynamic_ncols=True)
+        while step < cfg.train.max_steps and elapsed < budget:
+            problems = [splits.train[i] for i in cursor.take(cfg.rollout.prompts_per_step)]
+            t0 = time.perf_counter()
+            metrics, rows = train_step(cfg, model, engine, optimizer, scheduler, runner, tok, problems, bf16, ref_model)
+            step += 1
+            elapsed += time.perf_counter() - t0
+            logger.log({"kind": "train", "step": step, "time_s": elapsed, **metrics, "mem/peak_rss_mb": peak_rss_mb()})
+            if step % cfg.train.log_samples_every == 0:
+                logger.samples([{"step": step, **r} for r in rows])
+            if cfg.train.eval_every and step % cfg.train.eval_every == 0:
+                heldout_eval(cfg, engine, tok, heldout[: cfg.train.eval_subset], runner, logger, step, "periodic")
+            if step % cfg.train.save_every == 0:
+                checkpoint()
+            bar.update(1)
+            bar.set_postfix(reward=f"{metrics['reward/mean']:.2f}", acc=f"{metrics['acc/mean']:.2f}",
+                            fmt=f"{metrics['format/rate']:.2f}", s_step=f"{metrics['time/step_s']:.1f}")
+        bar.close()
+    except KeyboardInterrupt:
+        checkpoint()
+        logger.close()
+        runner.close()
+        print(f"\nreasonrl: interrupted at step {step}; checkpoint saved. Continue with: reasonrl train --resume {run_dir}",
+              file=sys.stderr)
+        raise SystemExit(130)
+    checkpoint()
+    after = heldout_eval(cfg, engine, tok, heldout, runner, logger, step, "after") if cfg.train.eval_before_after else None
+    train_lines = [json.loads(l) for l in (run_dir / "metrics.jsonl").read_text().splitlines() if '"kind": "train"' in l]
+    summary = {
+        "heldout_before": before, "heldout_after": after, "heldout_n": len(heldout), "steps": step,
+        "wall_s": elapsed, "s_per_step": elapsed / max(step, 1),
+        "rollout_tokens_per_s": float(np.mean([l["rollout/tokens_per_s"] for l in train_lines])) if train_lines else None,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    logger.close()
+    runner.close()
+    _write_report(run_dir)
+    if before is not None and after is not None:
+        print(f"heldout accuracy: before {before:.2f} -> after {after:.2f} ({len(heldout)} prompts)")
+    return summary
