@@ -1,0 +1,160 @@
+"""Find the final answer in a completion (English and Chinese).
+
+Order: the single `<answer>…</answer>` after the thinking, else the last `\\boxed{…}` after the thinking,
+else the last final-answer phrase ("the answer is X", "final answer: X", "答案是 X", "最终答案：X",
+"所以…是 X"), else (only with `lenient=True`) the last number or the right side of the last `=`.
+Wrong on purpose (returns None): an unclosed `<think>`, two or more `<answer>` blocks after the thinking,
+an unclosed `<answer>`, an empty answer. Anything inside `<think>…</think>` is a draft and never counts.
+Does not judge hedging or notes to the grader: that needs the reference (see `equivalence.py`).
+Linear time: only `str.find` and regexes without nested quantifiers, so a 1 MB completion is cheap.
+"""
+from __future__ import annotations
+
+import re
+
+_THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
+_ANS_OPEN, _ANS_CLOSE = "<answer>", "</answer>"
+_PHRASES = [
+    re.compile(r"(?:final\s+answer|the\s+answer|answer)\s*(?:is|=|:)?\s*[:：]?\s*(?:\*\*)?\s*(?=\S)", re.I),
+    re.compile(r"(?:最终答案|最后答案|正确答案|答案)\s*(?:应该?是|应为|是|为|[:：=])\s*"),
+    re.compile(r"(?:所以|因此|故|综上所述|综上|于是)[^。\n!！?？]{0,40}?(?:是|为|等于|=)\s*"),
+]
+_SENTENCE_END = re.compile(r"\n|。|！|!|？|\?|\.(?=\s|$)|；|;|，(?=\s*(?:所以|因此|但|because|since))")
+_LENIENT_NUMBER = re.compile(r"[-−]?\d[\d,]*(?:\.\d+)?(?:\s*/\s*\d+)?")
+
+
+def _after_thinking(text: str) -> str | None:
+    """The part of the completion after the thinking, or None if the thinking is unclosed.
+
+    A completion that starts right after a pre-filled `<think>` (so it has `</think>` but no opening tag)
+    is treated as if `<think>` were at its start.
+    """
+    open_at = text.find(_THINK_OPEN)
+    close_at = text.find(_THINK_CLOSE)
+    if open_at < 0 and close_at < 0:
+        return text
+    if close_at < 0 or (open_at >= 0 and text.find(_THINK_CLOSE, open_at) < 0):
+        return None
+    if open_at >= 0 and open_at < close_at:
+        close_at = text.find(_THINK_CLOSE, open_at)
+    tail = text[close_at + len(_THINK_CLOSE):]
+    # A second thinking block after the first is still thinking; an unclosed one makes the reply wrong.
+    while _THINK_OPEN in tail:
+        start = tail.find(_THINK_OPEN)
+        end = tail.find(_THINK_CLOSE, start)
+        if end < 0:
+            return None
+        tail = tail[:start] + tail[end + len(_THINK_CLOSE):]
+    return tail
+
+
+def last_boxed(text: str) -> str | None:
+    """Content of the last `\\boxed{…}` / `\\fbox{…}` (braces balanced), or None.
+
+    >>> last_boxed(r"so $\\boxed{\\frac{1}{2}}$ and not \\boxed{3")
+    '\\\\frac{1}{2}'
+    >>> last_boxed(r"\\boxed 5")
+    '5'
+    """
+    starts = [text.rfind("\\boxed"), text.rfind("\\fbox")]
+    for start in sorted((s for s in starts if s >= 0), reverse=True):
+        rest = text[start:]
+        m = re.match(r"\\(?:boxed|fbox)\s*\{", rest)
+        if m is None:
+            m2 = re.match(r"\\boxed\s+([^\s$]+)", rest)
+            if m2:
+                return m2.group(1)
+            continue
+        depth = 1
+        for i in range(m.end(), len(rest)):
+            depth += {"{": 1, "}": -1}.get(rest[i], 0)
+            if depth == 0:
+                return rest[m.end():i]
+        # unbalanced: look at an earlier box
+        return last_boxed(text[:start]) if start > 0 else None
+    return None
+
+
+def _phrase_answer(text: str) -> str | None:
+    """The text after the last final-answer phrase, up to the end of its sentence."""
+    best = None
+    for pattern in _PHRASES:
+        for m in pattern.finditer(text):
+            if best is None or m.end() > best:
+                best = m.end()
+    if best is None:
+        return None
+    rest = text[best:]
+    end = _SENTENCE_END.search(rest)
+    answer = (rest[:end.start()] if end else rest).strip()
+    return answer.strip("*").strip() or None
+
+
+def _refine(answer: str) -> str:
+    """An answer block that itself says "the answer is \\boxed{12}" -> "12"."""
+    boxed = last_boxed(answer)
+    if boxed is not None:
+        return boxed
+    if len(answer) > 40:
+        phrase = _phrase_answer(answer)
+        if phrase is not None:
+            return phrase
+    return answer
+
+
+def lenient_answer(text: str) -> str | None:
+    """Last-resort answer for untagged short replies: right side of the last `=`, else the last number.
+
+    >>> lenient_answer("5 + 3 = 8"), lenient_answer("8"), lenient_answer("The sum is 8."), lenient_answer("no idea")
+    ('8', '8', '8', None)
+    """
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    if not lines:
+        return None
+    last = lines[-1]
+    if "=" in last:
+        right = last.rsplit("=", 1)[1].strip().rstrip(".。")
+        if right:
+            return right
+    numbers = _LENIENT_NUMBER.findall(text[-2000:])
+    return numbers[-1].replace("−", "-") if numbers else None
+
+
+def extract_answer(completion: str, *, lenient: bool = False) -> str | None:
+    """The extracted answer text, or None when it is missing or the reply is malformed.
+
+    >>> extract_answer("<think>草稿：<answer>13</answer></think><answer>12</answer>")
+    '12'
+    >>> extract_answer("<think>So the answer is 12.</think>") is None
+    True
+    >>> extract_answer("First I got 15, but after rechecking, the answer is 12.")
+    '12'
+    >>> extract_answer("所以最终答案为 $\\\\boxed{\\\\dfrac{1}{2}}$。")
+    '\\\\dfrac{1}{2}'
+    >>> extract_answer("<answer>1</answer><answer>2</answer>") is None, extract_answer("5 + 3 = 8", lenient=True)
+    (True, '8')
+    """
+    if not isinstance(completion, str):
+        return None
+    tail = _after_thinking(completion)
+    if tail is None:
+        return None
+    n_open = tail.count(_ANS_OPEN)
+    if n_open >= 2:
+        return None
+    if n_open == 1:
+        start = tail.find(_ANS_OPEN) + len(_ANS_OPEN)
+        end = tail.find(_ANS_CLOSE, start)
+        if end < 0:
+            return None
+        answer = _refine(tail[start:end].strip())
+        return answer.strip() or None
+    if _ANS_CLOSE in tail:  # a stray </answer> without its opening tag: malformed
+        return None
+    boxed = last_boxed(tail)
+    if boxed is not None:
+        return boxed.strip() or None
+    phrase = _phrase_answer(tail)
+    if phrase is not None:
+        return phrase
+    return lenient_answer(tail) if lenient else None

@@ -1,0 +1,276 @@
+"""Answer text -> canonical form: exact numbers, choice letters, yes/no, and a vote key.
+
+Covers what `math-verify` lacks: Chinese numerals (十二, 两千零五, 负七, 三分之一, 百分之二十五),
+full-width digits (NFKC), thousands separators (1,234 / 1 234), units and currency (40元, $5, 3 km),
+percent (25% -> 1/4), `x = 5`, scientific notation (1e3, 2\\times10^{3}), mixed numbers (2 1/3),
+repeating decimals (0.\\overline{3}), degrees (60^\\circ), 约/about markers.
+Does not cover: symbolic expressions (left to math-verify in `equivalence.py`), words for numbers in
+English ("twelve"), units conversion (1 km vs 1000 m are different answers here).
+Every function here is pure Python with input-size caps: no sympy, so it is fast and cannot hang.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from fractions import Fraction
+
+import cn2an
+
+MAX_NUMBER_CHARS = 4000  # Python refuses int() of > 4300 digits; longer answers are compared as text.
+MAX_EXPONENT = 400  # 1e400 is still cheap as a Fraction; 1e100000 is not.
+
+_APPROX = re.compile(r"^(?:约为|约等于|大约是|大约|大概|约|approximately|approx\.?|about|around|roughly|≈|~|\\approx)\s*"
+                     r"|\s*(?:左右|上下)$", re.I)
+_WRAPPERS = re.compile(r"\\(?:boxed|fbox|text|textbf|mathrm|mathbf|textrm|mbox|displaystyle)\s*\{")
+_LATEX_SPACES = re.compile(r"\\[,;:!> ]|\\quad|\\qquad|~")
+_VAR_EQ = re.compile(r"^(?:[a-zA-Z]|\\[a-zA-Z]+)(?:_\{?\w+\}?)?\s*=\s*(?=[^=])")
+_DEGREE = re.compile(r"\s*(?:\^\s*\{?\s*\\circ\s*\}?|°|\\degree)$")
+_CURRENCY_PREFIX = re.compile(r"^(?:\\\$|\$|US\$|¥|￥|€|£|RMB|USD)\s*")
+_CJK_COMPOUND_UNITS = re.compile(r"(?:平方|立方)?千(?:米|克|瓦时|瓦|卡|字节|米每小时)$|百分点$")
+_EN_UNIT = re.compile(r"^(.*?\d)\s*((?:[a-zA-Z]{1,12}\.?(?:\^?\{?[23]\}?)?)(?:\s+[a-zA-Z]{2,12}){0,2})$")
+# Words that look like units but change the value, so they are never stripped.
+_NOT_UNITS = {"pi", "e", "i", "x", "y", "z", "n", "k", "a", "b", "c", "sqrt", "or", "and", "to", "times",
+              "plus", "minus", "over", "squared", "cubed", "root", "thousand", "million", "billion",
+              "percent", "log", "ln", "sin", "cos", "tan", "infty", "inf", "infinity", "d", "t"}
+_CJK_NOT_UNITS = set("或和到至万亿千百十九八七六五四三二一零两〇之点负正加减乘除约")
+_MULTIPLIERS = {"thousand": 1000, "million": 10**6, "billion": 10**9, "trillion": 10**12}
+
+_INT = r"[+-]?\d+"
+_DEC = r"[+-]?(?:\d+\.\d*|\.\d+|\d+)"
+_SEP_INT = re.compile(r"^[+-]?\d{1,3}(?:(,)\d{3})+(?:\.\d+)?$|^[+-]?\d{1,3}(?:[ \u2009\u202f]\d{3})+(?:\.\d+)?$")
+_SCI = re.compile(rf"^({_DEC})\s*(?:[eE]|\\times\s*10\s*\^|\*\s*10\s*\*\*|×\s*10\s*\^)\s*\{{?\s*({_INT})\s*\}}?$")
+_FRAC = re.compile(r"^([+-]?)\\[dt]?frac\s*(?:\{\s*(-?\d+)\s*\}|(\d))\s*(?:\{\s*(-?\d+)\s*\}|(\d))$")
+_SLASH = re.compile(rf"^({_INT})\s*/\s*({_INT})$")
+_MIXED = re.compile(r"^([+-]?)(\d+)\s*(?:\s(\d+)\s*/\s*(\d+)|\\[dt]?frac\s*\{(\d+)\}\s*\{(\d+)\})$")
+_REPEAT = re.compile(r"^([+-]?)(\d*)\.(\d*)(?:\\overline\s*\{(\d+)\}|\\dot\s*\{?(\d)\}?|\((\d+)\))$")
+_CN_FRAC = re.compile(r"^(负)?(.+?)分之(.+)$")
+_CN_CHARS = re.compile(r"^[负正]?[零〇一二两三四五六七八九十百千万亿点\d.]+$")
+
+YES = {"yes", "y", "true", "correct", "right", "是", "是的", "对", "对的", "正确", "能", "可以", "会", "有", "成立"}
+NO = {"no", "n", "false", "incorrect", "wrong", "否", "不是", "不", "不对", "错", "错误", "不正确", "不能",
+      "不可以", "不会", "没有", "不成立"}
+
+
+def unwrap(text: str) -> str:
+    """Strip LaTeX/markdown wrappers that never change the value.
+
+    >>> unwrap(r"$\\boxed{\\text{12}}$.")
+    '12'
+    >>> unwrap("**B**")
+    'B'
+    """
+    s = unicodedata.normalize("NFKC", text).strip()  # full-width digits/brackets -> ASCII
+    for _ in range(8):  # a few layers: "$\boxed{12}$." -> "\boxed{12}" -> "12"
+        before = s
+        s = s.strip().rstrip("。.,，;；!！").strip()
+        s = re.sub(r"^(?:\$\$?|\\\(|\\\[)(.*?)(?:\$\$?|\\\)|\\\])$", r"\1", s, flags=re.S)
+        s = re.sub(r"^\*\*(.*)\*\*$|^`(.*)`$", lambda m: m.group(1) or m.group(2) or "", s, flags=re.S)
+        m = _WRAPPERS.match(s)
+        if m and s.endswith("}") and _balanced_end(s, m.end()) == len(s) - 1:
+            s = s[m.end():-1]
+        s = s.replace("\\left", "").replace("\\right", "").replace("\\!", "")
+        if s == before:
+            break
+    s = _LATEX_SPACES.sub(" ", s)
+    return re.sub(r"\s+", " ", s).strip()
+
+
+def _balanced_end(s: str, start: int) -> int:
+    """Index of the brace closing the group opened just before `start`, or -1."""
+    depth = 1
+    for i in range(start, len(s)):
+        depth += {"{": 1, "}": -1}.get(s[i], 0)
+        if depth == 0:
+            return i
+    return -1
+
+
+def strip_decorations(text: str) -> tuple[str, bool]:
+    """Remove approximation markers, `x =`, currency, degrees and units; say if it was marked approximate.
+
+    >>> strip_decorations("约12.57平方厘米")
+    ('12.57', True)
+    >>> strip_decorations(r"x = \\$5 dollars")
+    ('5', False)
+    >>> strip_decorations("5x")
+    ('5x', False)
+    """
+    s = unwrap(text)
+    approx = False
+    for _ in range(3):
+        before = s
+        s, n = _APPROX.subn("", s)
+        approx = approx or n > 0
+        s = _VAR_EQ.sub("", s).strip().lstrip("=").strip()
+        s = _CURRENCY_PREFIX.sub("", s)
+        s = _DEGREE.sub("", s)
+        s = _strip_unit(s)
+        if s == before:
+            break
+    return s.strip(), approx
+
+
+def _strip_unit(s: str) -> str:
+    m = _CJK_COMPOUND_UNITS.search(s)  # 千米 holds the numeral 千: strip it whole, before the walk below
+    cut = m.start() if m else len(s)
+    while cut > 0 and len(s) - cut < 6 and "\u4e00" <= s[cut - 1] <= "\u9fff" and s[cut - 1] not in _CJK_NOT_UNITS:
+        cut -= 1  # walk back over a trailing CJK unit (元, 个, 平方厘米, 度) up to a numeral
+    if cut < len(s) and cut > 0 and re.search(r"[\d%\u4e00-\u9fff]$", s[:cut].rstrip()):
+        return s[:cut].rstrip()
+    m = _EN_UNIT.match(s)
+    if m:
+        words = re.findall(r"[a-zA-Z]+", m.group(2).lower())
+        if words and not any(w in _NOT_UNITS for w in words) and not re.search(r"\d[eE]$", m.group(1) + m.group(2)[:1]):
+            return m.group(1)
+    return s
+
+
+def parse_number(text: str) -> Fraction | None:
+    """Exact value of a plain numeric answer, or None if it is not one (no sympy, bounded).
+
+    >>> parse_number("1,234.5"), parse_number("2 1/3"), parse_number(r"0.\\overline{3}")
+    (Fraction(2469, 2), Fraction(7, 3), Fraction(1, 3))
+    >>> parse_number("两千零五"), parse_number("三分之一"), parse_number("百分之二十五"), parse_number("25%")
+    (Fraction(2005, 1), Fraction(1, 3), Fraction(1, 4), Fraction(1, 4))
+    >>> parse_number("1e3"), parse_number("-\\\\frac{1}{2}"), parse_number("10 11 12") is None
+    (Fraction(1000, 1), Fraction(-1, 2), True)
+    """
+    s = text.strip()
+    if not s or len(s) > MAX_NUMBER_CHARS:
+        return None
+    percent = re.search(r"(?:\\?%|％|percent)$", s)
+    if percent:
+        v = _parse_plain(s[:percent.start()].strip())
+        return None if v is None else v / 100
+    if s.startswith("百分之"):
+        v = _parse_plain(s[3:])
+        return None if v is None else v / 100
+    return _parse_plain(s)
+
+
+def _parse_plain(s: str) -> Fraction | None:
+    if re.fullmatch(_DEC, s):
+        return Fraction(s)
+    if _SEP_INT.match(s):
+        return Fraction(re.sub(r"[, \u2009\u202f]", "", s))
+    m = _SCI.match(s)
+    if m:
+        exp = int(m.group(2))
+        return Fraction(m.group(1)) * Fraction(10) ** exp if abs(exp) <= MAX_EXPONENT else None
+    m = _SLASH.match(s)
+    if m:
+        return Fraction(int(m.group(1)), int(m.group(2))) if int(m.group(2)) != 0 else None
+    m = _FRAC.match(s)
+    if m:
+        num, den = int(m.group(2) or m.group(3)), int(m.group(4) or m.group(5))
+        return None if den == 0 else (-1 if m.group(1) == "-" else 1) * Fraction(num, den)
+    m = _MIXED.match(s)
+    if m:
+        num, den = int(m.group(3) or m.group(5)), int(m.group(4) or m.group(6))
+        if 0 < num < den:  # "2 1/3"; "2 4/3" is not a mixed number anyone writes
+            return (-1 if m.group(1) == "-" else 1) * (int(m.group(2)) + Fraction(num, den))
+        return None
+    m = _REPEAT.match(s)
+    if m:
+        return _repeating(m)
+    m = re.fullmatch(r"([+-]?[\d.]+)\s*(thousand|million|billion|trillion)", s, re.I)
+    if m and re.fullmatch(_DEC, m.group(1)):
+        return Fraction(m.group(1)) * _MULTIPLIERS[m.group(2).lower()]
+    return _parse_chinese(s)
+
+
+def _repeating(m: re.Match) -> Fraction:
+    sign, whole, fixed = m.group(1), m.group(2) or "0", m.group(3)
+    rep = m.group(4) or m.group(5) or m.group(6)
+    # 0.1\overline{6} = (16 - 1) / 90
+    value = Fraction(int(whole)) + Fraction(int(fixed + rep) - int(fixed or "0"),
+                                            (10 ** len(rep) - 1) * 10 ** len(fixed))
+    return -value if sign == "-" else value
+
+
+def _parse_chinese(s: str) -> Fraction | None:
+    m = _CN_FRAC.match(s)
+    if m:  # 三分之一 = 1/3: denominator first
+        den, num = _parse_chinese(m.group(2)), _parse_chinese(m.group(3))
+        if den is None or num is None or den == 0:
+            return None
+        return (-1 if m.group(1) else 1) * num / den
+    if not _CN_CHARS.match(s) or len(s) > 40:
+        return None
+    try:
+        value = cn2an.cn2an(s, "smart")
+    except (ValueError, KeyError, IndexError):
+        return None
+    return Fraction(str(value)) if isinstance(value, float) else Fraction(int(value))
+
+
+def decimals(text: str) -> int | None:
+    """Number of digits after the point if `text` is a plain decimal, else None.
+
+    >>> decimals("12.57"), decimals("12"), decimals("1/3")
+    (2, 0, None)
+    """
+    m = re.fullmatch(r"[+-]?\d[\d,]*(?:\.(\d+))?", text.strip())
+    return None if m is None else len(m.group(1) or "")
+
+
+def choice_letter(text: str) -> str | None:
+    """The single multiple-choice letter an answer names (A-J), or None.
+
+    >>> [choice_letter(t) for t in ["(B)", "选B", "B", "b.", "Option C", "B. 42", "答案是 D", "AB", "A or B"]]
+    ['B', 'B', 'B', 'B', 'C', 'B', 'D', None, None]
+    """
+    s = unwrap(text)
+    s = re.sub(r"^(?:选项|选择|选|答案是|答案为|答案|option|choice|answer)\s*[:：]?\s*", "", s, flags=re.I)
+    m = re.fullmatch(r"[(\[]?([A-Ja-j])[)\]]?[.:：、]?", s) or re.fullmatch(r"[(\[]?([A-J])[)\].:：、]\s+\S.{0,200}", s, re.S)
+    return m.group(1).upper() if m else None
+
+
+def yes_no(text: str) -> str | None:
+    """'yes' / 'no' if the answer is one (English or Chinese), else None.
+
+    >>> [yes_no(t) for t in ["Yes", "是", "否", "No.", "不是", "yes, it is prime", "yes or no", "12"]]
+    ['yes', 'yes', 'no', 'no', 'no', 'yes', None, None]
+    """
+    s = unwrap(text).lower().strip(" .。!！")
+    if s in YES:
+        return "yes"
+    if s in NO:
+        return "no"
+    m = re.match(r"^([a-z\u4e00-\u9fff]+?)\s*[,，.。:：;；]\s*(.*)$", s)
+    if m and re.search(r"\b(?:or|but)\b|或|但", m.group(2)) is None:
+        return yes_no(m.group(1))
+    return None
+
+
+def canonical_number(value: Fraction) -> str:
+    """Vote key for a number: integers as digits, other values as the reduced fraction.
+
+    >>> canonical_number(Fraction(12)), canonical_number(Fraction(1, 2))
+    ('12', '1/2')
+    """
+    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+
+
+def normalize_answer(answer: str) -> str:
+    """A canonical key, so equal answers vote together in maj@k; bounded (no sympy).
+
+    >>> {normalize_answer(a) for a in ["12", "十二", r"\\boxed{12}", "12.0", "１２", "12元", "x = 12"]}
+    {'12'}
+    >>> normalize_answer("(B)"), normalize_answer("是"), normalize_answer(r"\\frac{1}{2}"), normalize_answer("0.5")
+    ('B', 'yes', '1/2', '1/2')
+    """
+    if not isinstance(answer, str):
+        return ""
+    text = answer[:MAX_NUMBER_CHARS * 2]
+    core, _ = strip_decorations(text)
+    value = parse_number(core)
+    if value is not None:
+        return canonical_number(value)
+    letter = choice_letter(text)
+    if letter is not None:
+        return letter
+    yn = yes_no(text)
+    if yn is not None:
+        return yn
+    return re.sub(r"\s+", "", core).lower()

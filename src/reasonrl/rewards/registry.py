@@ -1,0 +1,162 @@
+"""Reward functions by name, TRL-style: `f(completions: list[str], **columns) -> list[float | None]`.
+
+Columns the trainer passes: `answer` (references), `question`, `task`, `lang` ('en'/'zh'), `entry`
+(the reasoning-gym entry or None), `lenient` (bool), and for `code` a `tests` column (a list of
+assert statements per row). A None score means "this function does not apply to this row";
+`RewardRunner` turns it into 0.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Callable
+
+from reasonrl.rewards.check import verify
+from reasonrl.rewards.code_sandbox import extract_code, run_tests
+from reasonrl.rewards.extract import extract_answer
+from reasonrl.rewards.format import format_ok, format_score
+from reasonrl.rewards.normalize import choice_letter, normalize_answer
+
+
+def _column(columns: dict, name: str, n: int) -> list:
+    values = columns.get(name)
+    if values is None:
+        raise ValueError(f"reward needs the column '{name}' (a list with one value per completion)")
+    if len(values) != n:
+        raise ValueError(f"column '{name}' has {len(values)} values for {n} completions")
+    return list(values)
+
+
+def _gym_accepts(answer: str | None, entry) -> bool:
+    """reasoning-gym's own grader for its entries: the task owns its verifier."""
+    if answer is None or not isinstance(entry, dict):
+        return False
+    name = (entry.get("metadata") or {}).get("source_dataset")
+    if not name:
+        return False
+    import reasoning_gym  # heavy import, paid only by runs that use gym tasks
+    return reasoning_gym.get_score_answer_fn(name)(answer, entry) == 1.0
+
+
+def accuracy(completions: list[str], **columns) -> list[float]:
+    """1.0 if `verify` accepts the completion against `answer`, or reasoning-gym's grader does.
+
+    >>> accuracy(["<think>...</think><answer>十二</answer>", "<answer>13</answer>"], answer=["12", "12"])
+    [1.0, 0.0]
+    """
+    refs = _column(columns, "answer", len(completions))
+    entries = columns.get("entry") or [None] * len(completions)
+    lenient = bool(columns.get("lenient", False))
+    scores = []
+    for completion, ref, entry in zip(completions, refs, entries):
+        ok = verify(completion, str(ref), lenient=lenient)
+        if not ok and entry is not None:
+            ok = _gym_accepts(extract_answer(completion, lenient=lenient), entry)
+        scores.append(1.0 if ok else 0.0)
+    return scores
+
+
+def format_strict(completions: list[str], **columns) -> list[float]:
+    """1.0 for the exact `<think>…</think><answer>…</answer>` shape, else 0.0.
+
+    >>> format_strict(["<think>a</think><answer>1</answer>", "1"])
+    [1.0, 0.0]
+    """
+    return [1.0 if format_ok(c) else 0.0 for c in completions]
+
+
+def format_partial(completions: list[str], **columns) -> list[float]:
+    """0.25 per format piece (see `format.format_pieces`).
+
+    >>> format_partial(["<think>a</think><answer>1</answer>", "<think>a</think>"])
+    [1.0, 0.5]
+    """
+    return [format_score(c) for c in completions]
+
+
+def exact_match(completions: list[str], **columns) -> list[float]:
+    """1.0 if the extracted answer's normalised key equals the reference's (`normalize_answer`).
+
+    No symbolic equivalence: `1/2` and `0.5` match (both are numbers), `x+1` and `1+x` do not.
+
+    >>> exact_match(["<answer> Paris. </answer>", "<answer>１２</answer>"], answer=["paris", "12"])
+    [1.0, 1.0]
+    """
+    refs = _column(columns, "answer", len(completions))
+    lenient = bool(columns.get("lenient", False))
+    out = []
+    for completion, ref in zip(completions, refs):
+        answer = extract_answer(completion, lenient=lenient)
+        out.append(1.0 if answer is not None and normalize_answer(answer) == normalize_answer(str(ref)) else 0.0)
+    return out
+
+
+def multiple_choice(completions: list[str], **columns) -> list[float | None]:
+    """1.0 if the answer names exactly the reference letter ((B), 选B, B. text); None if the reference is no letter.
+
+    >>> multiple_choice(["<answer>(B)</answer>", "<answer>A or B</answer>", "<answer>B</answer>"], answer=["B", "B", "42"])
+    [1.0, 0.0, None]
+    """
+    refs = _column(columns, "answer", len(completions))
+    out: list[float | None] = []
+    for completion, ref in zip(completions, refs):
+        letter = choice_letter(str(ref))
+        if letter is None:
+            out.append(None)
+            continue
+        answer = extract_answer(completion)
+        out.append(1.0 if answer is not None and choice_letter(answer) == letter else 0.0)
+    return out
+
+
+def code(completions: list[str], **columns) -> list[float]:
+    """Fraction of the row's `tests` (assert statements) passed by the completion's last Python block.
+
+    >>> code(["<answer>```python\\ndef sq(x):\\n    return x * x\\n```</answer>"], tests=[["assert sq(3) == 9"]])
+    [1.0]
+    """
+    tests = _column(columns, "tests", len(completions))
+    out = []
+    for completion, row_tests in zip(completions, tests):
+        program = extract_code(completion)
+        out.append(0.0 if program is None else run_tests(program, list(row_tests)))
+    return out
+
+
+REWARDS: dict[str, Callable[..., list]] = {
+    "accuracy": accuracy,
+    "format": format_strict,
+    "format_partial": format_partial,
+    "exact_match": exact_match,
+    "multiple_choice": multiple_choice,
+    "code": code,
+}
+
+
+def get_reward_fn(name: str) -> Callable[..., list]:
+    """A REWARDS name, or `module:function` for a user's own reward.
+
+    >>> get_reward_fn("format") is format_strict
+    True
+    >>> get_reward_fn("nope")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown reward 'nope'; valid: accuracy, format, format_partial, exact_match, multiple_choice, code, or module:function
+    """
+    if name in REWARDS:
+        return REWARDS[name]
+    if isinstance(name, str) and ":" in name:
+        module_name, _, attr = name.partition(":")
+        try:
+            fn = getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError) as exc:
+            raise ValueError(f"reward '{name}': cannot load it ({type(exc).__name__}: {exc})") from None
+        if not callable(fn):
+            raise ValueError(f"reward '{name}' is not callable")
+        return fn
+    raise ValueError(f"unknown reward '{name}'; valid: {', '.join(REWARDS)}, or module:function")
+
+
+def check_reward_name(name: str) -> bool:
+    """Resolve `name` or raise ValueError (the runner calls this in its worker at start-up)."""
+    get_reward_fn(name)
+    return True
