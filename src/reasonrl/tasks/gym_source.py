@@ -63,7 +63,9 @@ def iter_gym(name: str, size: int, seed: int, kwargs: dict) -> Iterator[Problem]
         yield Problem(
             id=f"{name}:{seed}:{i}",
             question=str(entry["question"]),
-            answer=str(entry["answer"]),
+            # Some gyms (propositional_logic) have no single answer (None): "" then, and only the gym's
+            # score_answer(completion, entry) can grade; str(None) would make "None" look like a reference.
+            answer="" if entry["answer"] is None else str(entry["answer"]),
             task=name,
             lang="en",
             entry=dict(entry),

@@ -24,8 +24,8 @@ class Problem:
     meta: anything else worth keeping (zh_arithmetic keeps its operands here).
 
     >>> p = Problem(id="t:0", question="1+1?", answer="2", task="t", lang="en")
-    >>> p.to_dict()["answer"], Problem.from_dict(p.to_dict()) == p
-    ('2', True)
+    >>> p.to_dict()["answer"], Problem.from_dict(p.to_dict()) == p, len({p, p})
+    ('2', True, 1)
     """
 
     id: str
@@ -41,6 +41,10 @@ class Problem:
             raise ValueError(f"Problem {self.id}: lang must be 'en' or 'zh', got {self.lang!r}")
         if not isinstance(self.answer, str):
             raise ValueError(f"Problem {self.id}: answer must be a str, got {type(self.answer).__name__}")
+
+    def __hash__(self) -> int:
+        # entry/meta are dicts (unhashable); hashing the identifying fields keeps Problems usable in sets.
+        return hash((self.id, self.question, self.answer))
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
