@@ -12,7 +12,7 @@
 
 Each has an English and a Chinese text; lang='auto' follows problem.lang. The chat instructions hold
 no worked example with a copyable answer: a run once collapsed onto copying the example's answer.
-`plain` measured best base accuracy for a 135M model. The tokenizer's own default system prompt
+`plain` gave the best base accuracy for a 135M model in an earlier project measurement (not redone here). The tokenizer's own default system prompt
 (SmolLM2: "You are a helpful AI assistant named SmolLM...") is kept: we pass no system message.
 Measured (SmolLM2-135M-Instruct, greedy, `plain`, 20 held-out 1-digit 2-term chain_sum, 10 new tokens):
 default system 4/20, "You are a helpful assistant." 6/20, a "final number only" system 5/20: within
