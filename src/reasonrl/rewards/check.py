@@ -17,7 +17,7 @@ import threading
 import time
 from contextlib import contextmanager
 
-from reasonrl.rewards.equivalence import fast_match, symbolic_match
+from reasonrl.rewards.equivalence import fast_match, symbolic_allowed, symbolic_match
 from reasonrl.rewards.extract import extract_answer
 
 log = logging.getLogger(__name__)
@@ -110,6 +110,8 @@ def judge(completion: str, reference: str, *, lenient: bool = False,
             if len(answer) > MAX_ANSWER_CHARS:
                 return answer.strip() == reference.strip(), answer[:200], "ok"
             decided = fast_match(answer, reference)
+        if decided is None and not symbolic_allowed(answer, reference):
+            decided = False
         if decided is None and threading.current_thread() is threading.main_thread():
             warm_up_sympy()  # one-time import cost, outside the limit: it is not this answer's fault
             with time_limit(timeout_s):

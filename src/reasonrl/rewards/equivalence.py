@@ -184,6 +184,11 @@ def _sympy_safe(text: str) -> bool:
     return re.search(r"[a-zA-Z]{4,}|[\u4e00-\u9fff]", letters) is None
 
 
+def symbolic_allowed(pred: str, ref: str) -> bool:
+    """Whether both sides pass the input guards for sympy (cheap; call before paying for its import)."""
+    return _sympy_safe(strip_decorations(pred)[0]) and _sympy_safe(strip_decorations(ref)[0])
+
+
 def _as_math(text: str) -> str:
     s = unwrap(text)
     return s if "$" in s else f"${s}$"

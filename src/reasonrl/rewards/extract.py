@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from reasonrl.rewards.equivalence import addresses_grader
+
 _THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
 _ANS_OPEN, _ANS_CLOSE = "<answer>", "</answer>"
 _PHRASES = [
@@ -92,14 +94,13 @@ def _phrase_answer(text: str) -> str | None:
 
 def _refine(answer: str) -> str:
     """An answer block that itself says "the answer is \\boxed{12}" -> "12"."""
+    if addresses_grader(answer):
+        return answer  # keep the note whole, so the equivalence step sees it and rejects
     boxed = last_boxed(answer)
     if boxed is not None:
         return boxed
-    if len(answer) > 40:
-        phrase = _phrase_answer(answer)
-        if phrase is not None:
-            return phrase
-    return answer
+    phrase = _phrase_answer(answer)
+    return phrase if phrase is not None else answer
 
 
 def lenient_answer(text: str) -> str | None:
