@@ -127,5 +127,14 @@ def write_run(root: Path, name: str, steps: int = 40, finished: bool = True, bet
 
 @pytest.fixture
 def make_run(tmp_path):
-    """make_run(name, **kw) -> Path of a fixture run directory under tmp_path."""
-    return lambda name="run", **kw: write_run(tmp_path, name, **kw)
+    """make_run(name, parent="", **kw) -> Path of a fixture run directory under tmp_path/parent."""
+    return lambda name="run", parent="", **kw: write_run(tmp_path / parent, name, **kw)
+
+
+@pytest.fixture(scope="module")
+def grpo_report(tmp_path_factory) -> Path:
+    """report.html of one finished 40-step run, built once per module: drawing the figures is the
+    slow part (a few seconds on a shared 2-core machine), and these tests only read the page."""
+    from reasonrl.report import write_report
+
+    return write_report(write_run(tmp_path_factory.mktemp("report"), "grpo"))

@@ -124,7 +124,9 @@ def draw(spec: FigureSpec, runs: list[Run]) -> Plot:
     ax.set_ylabel(spec.ylabel)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="best")
-    fig.tight_layout()
+    # Fixed margins instead of tight_layout(): that re-measures every tick label and was a third of
+    # the report's run time; these fit our labels at this size.
+    fig.subplots_adjust(left=0.12, right=0.97, top=0.9, bottom=0.15)
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return Plot(spec, labels, png=buf.getvalue())
