@@ -81,3 +81,9 @@ def real_tokenizer():
     from reasonrl.model import default_model_dir, load_tokenizer
 
     return load_tokenizer(default_model_dir())
+
+
+@pytest.fixture(scope="session")
+def scripted(real_tokenizer):
+    """Factory: scripted(text) -> a ScriptedEngine replaying `text` (tests can't import conftest)."""
+    return lambda text: ScriptedEngine(text, real_tokenizer)
