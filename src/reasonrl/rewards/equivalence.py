@@ -119,13 +119,17 @@ def hedged(pred: str) -> bool:
 
     >>> hedged("12 or 13"), hedged("12或13"), hedged("10 11 12 13 14"), hedged("2 1/3"), hedged("1,234")
     (True, True, True, False, False)
+    >>> hedged("12-13"), hedged("2^{10}"), hedged("x = 2, y = 3")
+    (True, False, True)
     """
     if _HEDGE.search(pred):
         return True
     if _number(pred)[0] is not None:
         return False
     values = {parse_number(tok.replace(",", "")) for tok in _NUMBER_TOKEN.findall(pred)}
-    return len(values) >= 2
+    # Two numbers joined by an operator are one expression (2^{10}, \\frac{3}{4}), not two candidates.
+    residue = _NUMBER_TOKEN.sub(" ", pred)
+    return len(values) >= 2 and re.search(r"[\^\\/*+{}()\[\]]|sqrt|pi", residue) is None
 
 
 def fast_match(pred: str, ref: str) -> bool | None:
@@ -142,7 +146,7 @@ def fast_match(pred: str, ref: str) -> bool | None:
         return False
     if _squash(pred) == _squash(ref):
         return not (hedged(pred) and _is_single_value(ref))
-    ref_letter = choice_letter(ref) if re.fullmatch(r"\s*(?:\(?[A-J]\)?|\([a-j]\))\s*", ref) else None
+    ref_letter = choice_letter(ref) if re.fullmatch(r"\s*(?:\(?[A-J]\)?|\([a-j]\))\s*", unwrap(ref)) else None
     if ref_letter is not None:
         return choice_letter(pred) == ref_letter
     ref_yn = yes_no(ref)
@@ -190,7 +194,7 @@ def symbolic_allowed(pred: str, ref: str) -> bool:
 
 
 def _as_math(text: str) -> str:
-    s = unwrap(text)
+    s = re.sub(r"√\s*(\d+|[a-zA-Z]|\{[^{}]*\}|\([^()]*\))", lambda m: "\\sqrt{" + m.group(1).strip("{}()") + "}", unwrap(text))
     return s if "$" in s else f"${s}$"
 
 

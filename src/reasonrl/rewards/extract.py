@@ -20,8 +20,10 @@ _PHRASES = [
     re.compile(r"(?:final\s+answer|the\s+answer|answer)\s*(?:is|=|:)?\s*[:：]?\s*(?:\*\*)?\s*(?=\S)", re.I),
     re.compile(r"(?:最终答案|最后答案|正确答案|答案)\s*(?:应该?是|应为|是|为|[:：=])\s*"),
     re.compile(r"(?:所以|因此|故|综上所述|综上|于是)[^。\n!！?？]{0,40}?(?:是|为|等于|=)\s*"),
+    re.compile(r"(?:故|所以|因此|应|答)[,，]?\s*选(?:择|项)?\s*(?=[(（]?[A-Ja-j])"),
 ]
-_SENTENCE_END = re.compile(r"\n|。|！|!|？|\?|\.(?=\s|$)|；|;|，(?=\s*(?:所以|因此|但|because|since))")
+_SENTENCE_END = re.compile(r"\n|。|！|!|？|\?|\.(?=\s|$)|；|;|，(?=\s*[\u4e00-\u9fff])"
+                           r"|[,，]?\s+(?:because|since|as|which|so|given|where)\b")
 _LENIENT_NUMBER = re.compile(r"[-−]?\d[\d,]*(?:\.\d+)?(?:\s*/\s*\d+)?")
 
 

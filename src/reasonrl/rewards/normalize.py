@@ -51,6 +51,11 @@ NO = {"no", "n", "false", "incorrect", "wrong", "否", "不是", "不", "不对"
       "不可以", "不会", "没有", "不成立"}
 
 
+_UNICODE_MATH = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2044": "/", "\u00d7": "\\times ", "\u00f7": "/",
+                               "\u03c0": "\\pi ", "\u221e": "\\infty ", "\u2264": "\\le ", "\u2265": "\\ge "})
+_ELLIPSIS = re.compile(r"(?:\.\.\.|…|\\[lc]dots)$")
+
+
 def unwrap(text: str) -> str:
     """Strip LaTeX/markdown wrappers that never change the value.
 
@@ -60,9 +65,12 @@ def unwrap(text: str) -> str:
     'B'
     """
     s = unicodedata.normalize("NFKC", text).strip()  # full-width digits/brackets -> ASCII
+    s = s.translate(_UNICODE_MATH)
     for _ in range(8):  # a few layers: "$\boxed{12}$." -> "\boxed{12}" -> "12"
         before = s
-        s = s.strip().rstrip("。.,，;；!！").strip()
+        s = s.strip()
+        if not _ELLIPSIS.search(s):  # keep "0.333..." whole: the dots mean "repeats"
+            s = s.rstrip("。.,，;；!！").strip()
         s = re.sub(r"^(?:\$\$?|\\\(|\\\[)(.*?)(?:\$\$?|\\\)|\\\])$", r"\1", s, flags=re.S)
         s = re.sub(r"^\*\*(.*)\*\*$|^`(.*)`$", lambda m: m.group(1) or m.group(2) or "", s, flags=re.S)
         m = _WRAPPERS.match(s)
@@ -96,6 +104,8 @@ def strip_decorations(text: str) -> tuple[str, bool]:
     ('5x', False)
     """
     s = unwrap(text)
+    s = re.sub(r"\\(?:text|mathrm|mbox|textrm)\s*\{([^{}]*)\}", r" \1", s).strip()
+    s = re.sub(r"^零下\s*", "负", s)  # 零下5度 = -5
     approx = False
     for _ in range(3):
         before = s
@@ -173,10 +183,41 @@ def _parse_plain(s: str) -> Fraction | None:
     m = _REPEAT.match(s)
     if m:
         return _repeating(m)
+    m = re.fullmatch(r"([+-]?)(\d+)\.(\d+)\s*(?:\.\.\.|…|\\[lc]dots)", s)
+    if m:
+        return _ellipsis_decimal(m.group(1), m.group(2), m.group(3))
     m = re.fullmatch(r"([+-]?[\d.]+)\s*(thousand|million|billion|trillion)", s, re.I)
     if m and re.fullmatch(_DEC, m.group(1)):
         return Fraction(m.group(1)) * _MULTIPLIERS[m.group(2).lower()]
-    return _parse_chinese(s)
+    return _parse_chinese(s) if not s.isascii() else _parse_english_words(s)
+
+
+_EN_SMALL = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve "
+                                        "thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split())}
+_EN_TENS = {w: 10 * i for i, w in enumerate("_ _ twenty thirty forty fifty sixty seventy eighty ninety".split(), 0)
+            if w != "_"}
+_EN_SCALES = {"hundred": 100, "thousand": 1000, "million": 10**6, "billion": 10**9}
+
+
+def _parse_english_words(s: str) -> Fraction | None:
+    """"twelve", "twenty-three", "one hundred and five", "negative seven"; None for anything else."""
+    words = re.split(r"[\s-]+", s.lower().strip())
+    if not words or len(words) > 12:
+        return None
+    sign = -1 if words[0] in ("negative", "minus") else 1
+    total = current = 0
+    seen = False
+    for word in words[1:] if sign < 0 else words:
+        if word in _EN_SMALL or word in _EN_TENS:
+            current += _EN_SMALL.get(word, _EN_TENS.get(word, 0))
+        elif word == "hundred" and seen:
+            current *= 100
+        elif word in _EN_SCALES and seen:
+            total, current = total + current * _EN_SCALES[word], 0
+        elif word != "and" or not seen:
+            return None
+        seen = True
+    return Fraction(sign * (total + current)) if seen else None
 
 
 def _repeating(m: re.Match) -> Fraction:
@@ -186,6 +227,21 @@ def _repeating(m: re.Match) -> Fraction:
     value = Fraction(int(whole)) + Fraction(int(fixed + rep) - int(fixed or "0"),
                                             (10 ** len(rep) - 1) * 10 ** len(fixed))
     return -value if sign == "-" else value
+
+
+def _ellipsis_decimal(sign: str, whole: str, digits: str) -> Fraction | None:
+    """0.333... = 1/3, 0.1666... = 1/6, 0.142857142857... = 1/7: the shortest tail shown at least twice
+    (a single digit three times) repeats. No visible period (3.14159...) -> None: not an exact value."""
+    for period in range(1, len(digits) // 2 + 1):
+        for fixed_len in range(0, len(digits) - 2 * period + 1):
+            tail = digits[fixed_len:]
+            unit = tail[:period]
+            reps = len(tail) / period
+            if reps >= (3 if period == 1 else 2) and (unit * (len(tail) // period + 1)).startswith(tail):
+                value = Fraction(int(whole)) + Fraction(int(digits[:fixed_len] + unit) - int(digits[:fixed_len] or "0"),
+                                                        (10 ** period - 1) * 10 ** fixed_len)
+                return -value if sign == "-" else value
+    return None
 
 
 def _parse_chinese(s: str) -> Fraction | None:
