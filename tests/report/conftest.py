@@ -92,7 +92,7 @@ def write_run(root: Path, name: str, steps: int = 40, finished: bool = True, bet
             ans = ref if correct else str(int(ref) + 2)
             samples.append({"step": step, "kind": "train", "problem_id": f"train-{step}-{i}",
                             "question": f"What is {step} + {10 + i}?", "completion": f"{think}</think> {ans}",
-                            "reference": ref, "extracted": ans, "reward": float(correct),
+                            "reference": ref, "reward": float(correct),  # the trainer logs no "extracted" here
                             "correct": correct, "format_ok": True})
     for step in eval_steps:
         if step > steps or (not finished and step == steps):

@@ -65,6 +65,8 @@ def test_traces_start_middle_end(grpo_report):
     assert '<pre class="think">3加5等于8，8减2等于6。<mark>等等</mark>，我<mark>重新</mark><mark>检查</mark>' in page
     assert '<pre class="answer">&lt;answer&gt;6&lt;/answer&gt;</pre>' in page
     assert "<mark>Wait</mark>, <mark>let me verify</mark>" in page
+    assert "extracted: <code>55</code> · reference: <code>55</code>" in page
+    assert "extracted: <code>None</code> · reference: <code>60</code>" in page  # nothing extracted at step 0
 
 
 def test_aha_table_counts_phrases(grpo_report):
@@ -128,6 +130,7 @@ def test_traces_fall_back_to_train_samples(make_run):
     assert "No eval samples logged; showing train samples" in page
     assert page.count("start · step 1 ·") == 3 and page.count("end · step 40 ·") == 3
     assert "What is 21 + 10?" in page  # middle step 21's first train question
+    assert "extracted:" not in page and "reference: <code>11</code>" in page
 
 
 def test_overlay_two_runs(make_run):

@@ -83,14 +83,15 @@ def _rolling_mean(values: list[float], window: int) -> list[float]:
     return out
 
 
-def _draw_line(ax, steps, values, label, color, marker_only_few: bool) -> None:
+def _draw_line(ax, steps, values, label, color, style, marker_only_few: bool) -> None:
     # RL metrics are noisy step to step: past a dozen points draw the raw curve faint and a
     # trailing mean on top, so the trend is readable without hiding the spread.
     if len(values) >= 12:
-        ax.plot(steps, values, color=color, alpha=0.3, linewidth=1)
-        ax.plot(steps, _rolling_mean(values, max(3, len(values) // 10)), color=color, linewidth=2, label=label)
+        ax.plot(steps, values, color=color, linestyle=style, alpha=0.3, linewidth=1)
+        ax.plot(steps, _rolling_mean(values, max(3, len(values) // 10)), color=color, linestyle=style,
+                linewidth=2, label=label)
     else:
-        ax.plot(steps, values, color=color, linewidth=2, label=label,
+        ax.plot(steps, values, color=color, linestyle=style, linewidth=2, label=label,
                 marker="o" if marker_only_few else None)
 
 
@@ -100,22 +101,22 @@ def draw(spec: FigureSpec, runs: list[Run]) -> Plot:
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     labels: list[str] = []
-    color_i = 0
-    for run in runs:
-        for key in spec.keys:
+    for r_i, run in enumerate(runs):
+        for k_i, key in enumerate(spec.keys):
             steps, values = run.series(key)
             if not steps:
                 continue
             label = " ".join(x for x in (run.name if len(runs) > 1 else "",
                                          key if len(spec.keys) > 1 or len(runs) == 1 else "") if x)
-            color = f"C{color_i % 10}"
-            color_i += 1
+            # One run: a colour per key. Two runs: a colour per run, a line style per key.
+            color = f"C{k_i if len(runs) == 1 else r_i}"
+            style = "-" if len(runs) == 1 else ("-", "--", ":")[k_i % 3]
             if spec.band and key == spec.keys[0] and len(runs) == 1:
                 _, std = run.series(spec.band)
                 if len(std) == len(values):
                     ax.fill_between(steps, [v - s for v, s in zip(values, std)],
                                     [v + s for v, s in zip(values, std)], color=color, alpha=0.12, linewidth=0)
-            _draw_line(ax, steps, values, label, color, marker_only_few=key.startswith(("eval/", "aha/")))
+            _draw_line(ax, steps, values, label, color, style, marker_only_few=key.startswith(("eval/", "aha/")))
             labels.append(label)
     if not labels:
         return Plot(spec, [], note=f"no data for {', '.join(spec.keys)}")
@@ -126,7 +127,7 @@ def draw(spec: FigureSpec, runs: list[Run]) -> Plot:
     ax.legend(fontsize=8, loc="best")
     # Fixed margins instead of tight_layout(): that re-measures every tick label and was a third of
     # the report's run time; these fit our labels at this size.
-    fig.subplots_adjust(left=0.12, right=0.97, top=0.9, bottom=0.15)
+    fig.subplots_adjust(left=0.14, right=0.97, top=0.9, bottom=0.15)
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return Plot(spec, labels, png=buf.getvalue())

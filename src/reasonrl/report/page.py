@@ -21,7 +21,7 @@ h1{font-size:1.6em;margin-bottom:4px}h2{border-bottom:2px solid #e3e7ef;padding-
 table{border-collapse:collapse;margin:8px 0 16px;font-size:.9em}
 td,th{border:1px solid #d9dee8;padding:4px 10px;text-align:left;vertical-align:top}th{background:#f3f5f9}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
-.figs{display:flex;flex-wrap:wrap;gap:12px}.figs figure{margin:0}.figs img{width:560px;border:1px solid #e3e7ef}
+.figs{display:flex;flex-wrap:wrap;gap:12px}.figs figure{margin:0;width:562px}.figs img{width:560px;border:1px solid #e3e7ef}
 figcaption{font-size:.8em;color:#5b6577}.note{color:#5b6577;font-style:italic}
 .traces{display:grid;grid-template-columns:repeat(3,1fr);gap:10px;margin-bottom:12px}
 .trace{border:1px solid #d9dee8;border-left:6px solid #999;border-radius:4px;padding:6px 8px;min-width:0}

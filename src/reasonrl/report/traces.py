@@ -99,8 +99,10 @@ def render_cell(phase: str, row: dict, show_question: bool) -> str:
     else:
         parts.append('<div class="lbl">thinking</div>' + _block(thinking, "think"))
     parts.append('<div class="lbl">answer</div>' + _block(answer, "answer"))
-    parts.append(f'<div class="ref">extracted: <code>{html.escape(str(row.get("extracted")))}</code> · '
-                 f'reference: <code>{html.escape(str(row.get("reference", "")))}</code></div></div>')
+    # Train rows from the trainer carry no "extracted"; eval rows have it (null: nothing extracted).
+    extracted = (f'extracted: <code>{html.escape(str(row["extracted"]))}</code> · ' if "extracted" in row else "")
+    parts.append(f'<div class="ref">{extracted}reference: '
+                 f'<code>{html.escape(str(row.get("reference", "")))}</code></div></div>')
     return "".join(parts)
 
 
