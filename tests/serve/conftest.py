@@ -5,7 +5,9 @@ replays a fixed completion through the same Delta interface as `HFEngine`.
 """
 from __future__ import annotations
 
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 import torch
@@ -13,6 +15,9 @@ import torch
 from reasonrl.serve.app import create_app
 from reasonrl.serve.background import serving
 from reasonrl.serve.engine import Delta, GenRequest, HFEngine, QueueFull
+
+# tests/browser.py (shared with the report tests) is imported as `browser`, whatever the import mode.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 @pytest.fixture(scope="session")
