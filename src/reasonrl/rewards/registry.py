@@ -156,7 +156,8 @@ def get_reward_fn(name: str) -> Callable[..., list]:
     raise ValueError(f"unknown reward '{name}'; valid: {', '.join(REWARDS)}, or module:function")
 
 
-def check_reward_name(name: str) -> bool:
-    """Resolve `name` or raise ValueError (the runner calls this in its worker at start-up)."""
-    get_reward_fn(name)
+def check_reward_names(names: list[str]) -> bool:
+    """Resolve every name or raise ValueError (the runner calls this in its worker at start-up)."""
+    for name in names:
+        get_reward_fn(name)
     return True

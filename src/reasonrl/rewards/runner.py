@@ -22,8 +22,8 @@ import time
 from dataclasses import dataclass, field
 
 
-_GRACE_S = 1.0
-_START_ALLOWANCE_S = 30.0  # a fresh worker's imports, on a loaded 2-core machine  # the worker enforces the limit itself; the parent kills only if that fails
+_GRACE_S = 1.0  # the worker enforces the limit itself; the parent kills only if that fails
+_START_ALLOWANCE_S = 30.0  # a fresh worker's imports, on a loaded 2-core machine
 
 
 # Protocol, shared with worker.py: an 8-byte big-endian length, then a pickle (both ends are our code).
@@ -63,13 +63,13 @@ class Worker:
     def __init__(self, warm: bool = True) -> None:
         self.proc: subprocess.Popen | None = None
         self.warm = warm
-        self.fresh = False
+        self.calls_since_start = 0
 
     def _start(self) -> subprocess.Popen:
-        # warm=True: the worker imports sympy/math-verify before its first request (~1 s, once per
+        # warm=True: the worker imports sympy/math-verify right after its first reply (~1-4 s, once per
         # start), so no answer's time limit pays for the import.
         env = dict(os.environ, PYTHONUNBUFFERED="1", REASONRL_WORKER_WARM="1" if self.warm else "0")
-        self.fresh = True
+        self.calls_since_start = 0
         return subprocess.Popen([sys.executable, "-m", "reasonrl.rewards.worker"], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, env=env, start_new_session=True)
 
@@ -79,8 +79,10 @@ class Worker:
             self.proc = self._start()
         try:
             write_message(self.proc.stdin.fileno(), (spec, args, kwargs, timeout_s))
-            reply = self._read(timeout_s + _GRACE_S + (_START_ALLOWANCE_S if self.fresh else 0.0))
-            self.fresh = False
+            # The first call waits for the imports, the second may wait for the warm-up.
+            starting = self.calls_since_start < 2
+            self.calls_since_start += 1
+            reply = self._read(timeout_s + _GRACE_S + (_START_ALLOWANCE_S if starting else 0.0))
         except (BrokenPipeError, EOFError, OSError) as exc:
             self.kill()
             raise RuntimeError(f"reward worker died: {type(exc).__name__}") from None
@@ -142,12 +144,11 @@ class RewardRunner:
         self.weights = list(weights) if weights is not None else [1.0] * len(funcs)
         self.worker = Worker()
         # Resolve every name now, in the worker, so a typo fails at start-up with the valid names.
-        for name in self.funcs:
-            try:
-                self.worker.call("reasonrl.rewards.registry:check_reward_name", (name,), {}, 30.0)
-            except RuntimeError as exc:
-                self.close()
-                raise ValueError(str(exc).split(": ", 1)[-1]) from None
+        try:
+            self.worker.call("reasonrl.rewards.registry:check_reward_names", (self.funcs,), {}, 30.0)
+        except RuntimeError as exc:
+            self.close()
+            raise ValueError(str(exc).split(": ", 1)[-1]) from None
 
     def __call__(self, completions: list[str], **columns) -> RewardResult:
         per_func, errors, timeouts = {}, 0, 0
@@ -185,6 +186,7 @@ class RewardRunner:
 def measure_start_s() -> float:
     """Seconds from nothing to a worker answering its first call (for docs and tests)."""
     start, worker = time.monotonic(), Worker()
-    worker.call("reasonrl.rewards.registry:check_reward_name", ("accuracy",), {}, 30.0)
-    worker.close()
-    return time.monotonic() - start
+    worker.call("reasonrl.rewards.registry:check_reward_names", (["accuracy"],), {}, 30.0)
+    elapsed = time.monotonic() - start
+    worker.kill()
+    return elapsed

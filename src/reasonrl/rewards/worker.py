@@ -20,9 +20,9 @@ def main() -> int:
     from reasonrl.rewards.check import VerifierTimeout, time_limit
     from reasonrl.rewards.registry import get_reward_fn
     cache = {}
-    if os.environ.get("REASONRL_WORKER_WARM") == "1":
-        from reasonrl.rewards.check import warm_up_sympy
-        warm_up_sympy()
+    # Warm up (sympy import + LaTeX parser, ~1-4 s) right after the first reply, not before it: the
+    # trainer's start-up check returns at once and the warm-up overlaps its first generation.
+    warm_pending = os.environ.get("REASONRL_WORKER_WARM") == "1"
     while True:
         request = read_message(in_fd)
         if request is None:
@@ -37,6 +37,10 @@ def main() -> int:
         except BaseException as exc:  # noqa: BLE001 - even sys.exit in a reward: reported, counted
             reply = ("error", f"{type(exc).__name__}: {str(exc)[:300]}")
         write_message(out_fd, reply)
+        if warm_pending:
+            from reasonrl.rewards.check import warm_up_sympy
+            warm_up_sympy()
+            warm_pending = False
 
 
 if __name__ == "__main__":
