@@ -82,7 +82,7 @@ def _symbolic_off_thread(answer: str, reference: str, timeout_s: float) -> bool:
     from reasonrl.rewards.runner import Worker, WorkerTimeout
     with _offthread_lock:
         if _offthread_worker is None:
-            _offthread_worker = Worker()
+            _offthread_worker = Worker(warm="before")
         try:
             return bool(_offthread_worker.call("reasonrl.rewards.equivalence:symbolic_match",
                                                (answer, reference), {}, timeout_s))

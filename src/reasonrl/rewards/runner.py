@@ -60,15 +60,15 @@ class WorkerTimeout(Exception):
 class Worker:
     """One persistent subprocess that calls `module:function` (or a REWARDS name) on request."""
 
-    def __init__(self, warm: bool = True) -> None:
+    def __init__(self, warm: str = "after") -> None:
         self.proc: subprocess.Popen | None = None
         self.warm = warm
         self.calls_since_start = 0
 
     def _start(self) -> subprocess.Popen:
-        # warm=True: the worker imports sympy/math-verify right after its first reply (~1-4 s, once per
-        # start), so no answer's time limit pays for the import.
-        env = dict(os.environ, PYTHONUNBUFFERED="1", REASONRL_WORKER_WARM="1" if self.warm else "0")
+        # warm="after": the worker imports sympy/math-verify right after its first reply (~1-4 s, once
+        # per start), so no answer's time limit pays for the import; "before": ahead of any reply; "no".
+        env = dict(os.environ, PYTHONUNBUFFERED="1", REASONRL_WORKER_WARM=self.warm)
         self.calls_since_start = 0
         return subprocess.Popen([sys.executable, "-m", "reasonrl.rewards.worker"], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, env=env, start_new_session=True)

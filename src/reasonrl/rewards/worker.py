@@ -22,7 +22,12 @@ def main() -> int:
     cache = {}
     # Warm up (sympy import + LaTeX parser, ~1-4 s) right after the first reply, not before it: the
     # trainer's start-up check returns at once and the warm-up overlaps its first generation.
-    warm_pending = os.environ.get("REASONRL_WORKER_WARM") == "1"
+    # "before" (the off-thread verify worker, whose first call is a symbolic one) warms up at once.
+    warm_when = os.environ.get("REASONRL_WORKER_WARM", "after")
+    if warm_when == "before":
+        from reasonrl.rewards.check import warm_up_sympy
+        warm_up_sympy()
+    warm_pending = warm_when == "after"
     while True:
         request = read_message(in_fd)
         if request is None:
