@@ -4,7 +4,7 @@
     python benchmarks/verifier_bench.py --numeric 5000 --repeat 20
 
 Rows: /work/shared/verifier_examples.jsonl (graded: agreement is reported) replicated `--repeat` times,
-plus a generated numeric set in the training job's shape (half right, half wrong, a quarter in Chinese
+plus a generated numeric set in the training job's shape (half right, half wrong, half in Chinese
 numerals). Both verifiers are warmed up first (imports and parser construction are not counted), then
 each row is timed alone; calls/s = rows / total time, p50/p99 per call.
 """

@@ -18,8 +18,8 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-from reasonrl.rewards.normalize import (choice_letter, decimals, parse_number, strip_decorations, unwrap,
-                                        yes_no)
+from reasonrl.rewards.normalize import (_NOT_UNITS, NO_SOLUTION, choice_letter, decimals, parse_number, strip_decorations,
+                                        unwrap, yes_no)
 
 _GRADER_NOTE = re.compile(
     r"grader|grading|mark (?:this|it|me|the answer) (?:as )?(?:correct|right)|reward|"
@@ -145,7 +145,9 @@ def fast_match(pred: str, ref: str) -> bool | None:
     if addresses_grader(pred):
         return False
     if _squash(pred) == _squash(ref):
-        return not (hedged(pred) and _is_single_value(ref))
+        return True
+    if _squash(ref).rstrip(".") in NO_SOLUTION:
+        return _squash(pred).rstrip(".") in NO_SOLUTION
     ref_letter = choice_letter(ref) if re.fullmatch(r"\s*(?:\(?[A-J]\)?|\([a-j]\))\s*", unwrap(ref)) else None
     if ref_letter is not None:
         return choice_letter(pred) == ref_letter
@@ -167,7 +169,27 @@ def fast_match(pred: str, ref: str) -> bool | None:
         return percent is not None and "%" not in ref and parse_number(percent.group(1)) == ref_value
     if hedged(pred):
         return False
-    return None
+    return _number_in_sentence(pred, ref_value)
+
+
+_QUALIFIER = re.compile(r"\b(?:not|no|never|at least|at most|more than|less than|fewer than|over|under|above|below|"
+                        r"between|except|approximately)\b|n't|不是|不|没|非|至少|至多|最多|最少|超过|不到|大于|小于|"
+                        r"多于|少于|以上|以下|以内|之间|除了", re.I)
+
+
+def _number_in_sentence(pred: str, ref_value: Fraction) -> bool | None:
+    """"小明有12个苹果" / "He has 12 apples." for 12: a short sentence with exactly one number and no
+    qualifier (at least, 不是...) answers with that number. None (undecided) for anything else."""
+    text = unwrap(pred)
+    if len(text) > 80 or re.search(r"[\\^=<>+*/{}]", text) or _QUALIFIER.search(text):
+        return None
+    tokens = re.findall(r"-?\d[\d,]*(?:\.\d+)?", text)
+    if len(tokens) != 1:
+        return None
+    words = re.sub(r"-?\d[\d,]*(?:\.\d+)?", " ", text)
+    if not re.search(r"[a-zA-Z]{2,}|[\u4e00-\u9fff]", words) or set(re.findall(r"[a-z]+", words.lower())) & _NOT_UNITS:
+        return None
+    return parse_number(tokens[0].replace(",", "")) == ref_value
 
 
 def _sympy_safe(text: str) -> bool:

@@ -20,7 +20,8 @@ MAX_NUMBER_CHARS = 4000  # Python refuses int() of > 4300 digits; longer answers
 MAX_EXPONENT = 400  # 1e400 is still cheap as a Fraction; 1e100000 is not.
 
 _APPROX = re.compile(r"^(?:约为|约等于|大约是|大约|大概|约|approximately|approx\.?|about|around|roughly|≈|~|\\approx)\s*"
-                     r"|\s*(?:左右|上下)$", re.I)
+                     r"|\s*(?:左右|上下|[(（](?:约|approx\.?|approximately|rounded)[)）])$", re.I)
+_LEAD_IN = re.compile(r"^(?:答|解|答案|answer|final answer)\s*[:：]\s*", re.I)
 _WRAPPERS = re.compile(r"\\(?:boxed|fbox|text|textbf|mathrm|mathbf|textrm|mbox|displaystyle)\s*\{")
 _LATEX_SPACES = re.compile(r"\\[,;:!> ]|\\quad|\\qquad|~")
 _VAR_EQ = re.compile(r"^(?:[a-zA-Z]|\\[a-zA-Z]+)(?:_\{?\w+\}?)?\s*=\s*(?=[^=])")
@@ -31,7 +32,12 @@ _EN_UNIT = re.compile(r"^(.*?\d)\s*((?:[a-zA-Z]{1,12}\.?(?:\^?\{?[23]\}?)?)(?:\s
 # Words that look like units but change the value, so they are never stripped.
 _NOT_UNITS = {"pi", "e", "i", "x", "y", "z", "n", "k", "a", "b", "c", "sqrt", "or", "and", "to", "times",
               "plus", "minus", "over", "squared", "cubed", "root", "thousand", "million", "billion",
-              "percent", "log", "ln", "sin", "cos", "tan", "infty", "inf", "infinity", "d", "t"}
+              "percent", "log", "ln", "sin", "cos", "tan", "infty", "inf", "infinity", "d", "t",
+              # words of a sentence, not a unit: "12 is wrong" must not become 12
+              "is", "are", "was", "were", "be", "not", "no", "wrong", "right", "correct", "incorrect", "the",
+              "an", "of", "if", "it", "this", "that", "maybe", "perhaps", "answer", "because", "so", "but",
+              "than", "more", "less", "least", "most", "at", "only", "approximately", "about", "exactly",
+              "true", "false", "yes", "each"}
 _CJK_NOT_UNITS = set("或和到至万亿千百十九八七六五四三二一零两〇之点负正加减乘除约")
 _MULTIPLIERS = {"thousand": 1000, "million": 10**6, "billion": 10**9, "trillion": 10**12}
 
@@ -46,6 +52,8 @@ _REPEAT = re.compile(r"^([+-]?)(\d*)\.(\d*)(?:\\overline\s*\{(\d+)\}|\\dot\s*\{?
 _CN_FRAC = re.compile(r"^(负)?(.+?)分之(.+)$")
 _CN_CHARS = re.compile(r"^[负正]?[零〇一二两三四五六七八九十百千万亿点\d.]+$")
 
+NO_SOLUTION = {"nosolution", "nosolutions", "无解", "none", "不存在", "doesnotexist", "dne", "\\emptyset",
+               "\\varnothing", "∅", "空集", "norealsolution", "norealsolutions", "没有解", "方程无解"}
 YES = {"yes", "y", "true", "correct", "right", "是", "是的", "对", "对的", "正确", "能", "可以", "会", "有", "成立"}
 NO = {"no", "n", "false", "incorrect", "wrong", "否", "不是", "不", "不对", "错", "错误", "不正确", "不能",
       "不可以", "不会", "没有", "不成立"}
@@ -109,6 +117,7 @@ def strip_decorations(text: str) -> tuple[str, bool]:
     approx = False
     for _ in range(3):
         before = s
+        s = _LEAD_IN.sub("", s)
         s, n = _APPROX.subn("", s)
         approx = approx or n > 0
         s = _VAR_EQ.sub("", s).strip().lstrip("=").strip()
