@@ -83,15 +83,16 @@ def _overrides(a) -> list[str]:
 def _compare(a) -> int:
     from reasonrl.eval.compare import compare, compare_markdown
     from reasonrl.eval.results import read_result
-    from reasonrl.eval.run import resolve_config
+    from reasonrl.eval.run import is_run_dir, resolve_config
 
     specs = list(a.compare)
     results: list[dict | None] = [read_result(x) if x.endswith(".json") else None for x in specs]
     if None in results:
         s = _settings(a)
         # One config for both (the first run dir's task, unless --task/--config say otherwise): same problems.
-        first_model = next((x for x, r in zip(specs, results) if r is None), None)
-        cfg = resolve_config(_model_spec(first_model), a.task, a.config, _overrides(a))
+        models = [x for x, r in zip(specs, results) if r is None]
+        source = next((x for x in models if is_run_dir(x)), models[0])
+        cfg = resolve_config(_model_spec(source), a.task, a.config, _overrides(a))
         results = [r if r is not None else _evaluate_and_write(_model_spec(x), cfg, s, None, a.threads)
                    for x, r in zip(specs, results)]
     rows = compare(results[0], results[1])
