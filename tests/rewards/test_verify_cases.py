@@ -37,7 +37,8 @@ ACCEPT = [
     (A("第7天"), "7"), (A("12（约）"), "12"), (A("no solution"), "无解"), (A("无解"), "No solution"), (A("Page 12"), "12"),
     (A("12 miles per hour"), "12"), (A("D. 15"), "D"), (A("(d)"), "D"), (A("对"), "正确"), (A("错误"), "No"),
     (A("\\sqrt{2}"), "1.41"), ("The final answer is $\\boxed{12}$. I hope it is correct.", "12"), ("**Answer:** 12", "12"),
-    ("因此，x = 4。", "4"), (A("-0"), "0"), (A("06"), "6"),
+    ("因此，x = 4。", "4"), ("The answer to the question is 12.", "12"), ("结果是12", "12"), ("答案应该是12", "12"),
+    ("I first boxed \\boxed{3}, but that was wrong: \\boxed{5}", "5"), (A("-0"), "0"), (A("06"), "6"),
     (A("[1, 2]"), "[1,2]"), (A("(-\\infty, 3)"), "x<3"),
     # choices, yes/no
     (A("(B)"), "B"), (A("选B"), "B"), (A("B"), "(B)"), (A("B. 42"), "B"), (A("Option C"), "C"), (A("答案是D"), "D"),

@@ -17,8 +17,9 @@ from reasonrl.rewards.equivalence import addresses_grader
 _THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
 _ANS_OPEN, _ANS_CLOSE = "<answer>", "</answer>"
 _PHRASES = [
-    re.compile(r"(?:final\s+answer|the\s+answer|answer)\s*(?:is|=|:)?\s*[:：]?\s*(?:\*\*)?\s*(?=\S)", re.I),
-    re.compile(r"(?:最终答案|最后答案|正确答案|答案)\s*(?:应该?是|应为|是|为|[:：=])\s*"),
+    re.compile(r"\banswer(?:\s+(?:to|for)\s+[^.\n:]{1,60}?)?\s*(?:\*\*)?\s*(?:is|=|:|：)\s*[:：]?\s*(?:\*\*)?\s*(?=\S)",
+               re.I),
+    re.compile(r"(?:最终答案|最后答案|正确答案|答案|最终结果|结果)\s*(?:应该?是|应为|是|为|[:：=])\s*"),
     re.compile(r"(?:所以|因此|故|综上所述|综上|于是)[^。\n!！?？]{0,40}?(?:是|为|等于|=)\s*"),
     re.compile(r"(?:故|所以|因此|应|答)[,，]?\s*选(?:择|项)?\s*(?=[(（]?[A-Ja-j])"),
 ]
