@@ -25,7 +25,7 @@ _LEAD_IN = re.compile(r"^(?:答|解|答案|answer|final answer)\s*[:：]\s*", re
 _WRAPPERS = re.compile(r"\\(?:boxed|fbox|text|textbf|mathrm|mathbf|textrm|mbox|displaystyle)\s*\{")
 _LATEX_SPACES = re.compile(r"\\[,;:!> ]|\\quad|\\qquad|~")
 _VAR_EQ = re.compile(r"^(?:[a-zA-Z]|\\[a-zA-Z]+)(?:_\{?\w+\}?)?\s*=\s*(?=[^=])")
-_DEGREE = re.compile(r"\s*(?:\^\s*\{?\s*\\circ\s*\}?|°|\\degree)$")
+_DEGREE = re.compile(r"\s*(?:\^\s*\{?\s*\\circ\s*\}?|°|\\degree)\s*(?:\\text\{\s*[CF]\s*\}|[CF])?$")
 _CURRENCY_PREFIX = re.compile(r"^(?:\\\$|\$|US\$|¥|￥|€|£|RMB|USD)\s*")
 _CJK_COMPOUND_UNITS = re.compile(r"(?:平方|立方)?千(?:米|克|瓦时|瓦|卡|字节|米每小时)$|百分点$")
 _EN_UNIT = re.compile(r"^(.*?\d)\s*((?:[a-zA-Z]{1,12}\.?(?:\^?\{?[23]\}?)?)(?:\s+[a-zA-Z]{2,12}){0,2})$")
@@ -262,6 +262,9 @@ def _parse_chinese(s: str) -> Fraction | None:
         return (-1 if m.group(1) else 1) * num / den
     if not _CN_CHARS.match(s) or len(s) > 40:
         return None
+    if s[0] in "负正":  # our own sign: cn2an's "smart" mode turns 负5 into +5
+        rest = _parse_chinese(s[1:]) if len(s) > 1 and s[1] not in "负正" else None
+        return None if rest is None else (-rest if s[0] == "负" else rest)
     try:
         value = cn2an.cn2an(s, "smart")
     except (ValueError, KeyError, IndexError):
