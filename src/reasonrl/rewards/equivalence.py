@@ -110,6 +110,53 @@ def _lists_match(pred: str, ref: str) -> bool | None:
     return False  # "(2, 3)" vs "[2, 3]": different intervals
 
 
+_INEQ = re.compile(r"^[a-zA-Z]\s*(<|>|\\leq?|\\geq?|≤|≥|\\lt|\\gt)\s*([^<>=]+)$")
+_INTERVAL = re.compile(r"^(?:[a-zA-Z]\s*(?:\\in|∈)\s*)?([(\[])\s*([^,]+?)\s*,\s*([^,]+?)\s*([)\]])$")
+
+
+def _bound(text: str) -> Fraction | float | None:
+    t = text.replace(" ", "")
+    if t in ("\\infty", "+\\infty", "∞", "+∞", "inf", "oo"):
+        return float("inf")
+    if t in ("-\\infty", "-∞", "-inf", "-oo"):
+        return float("-inf")
+    return _number(text)[0]
+
+
+def as_interval(text: str) -> tuple | None:
+    """(low, high, low_closed, high_closed) for "x<3", "x \\ge 2", "(-\\infty, 3)", "[2, 5)"; else None.
+
+    >>> as_interval("x<3") == as_interval("(-\\infty, 3)"), as_interval("x \\le 3") == as_interval("(-\\infty, 3)")
+    (True, False)
+    """
+    s = unwrap(text).replace("\\left", "").replace("\\right", "")
+    m = _INEQ.match(s)
+    if m:
+        value = _bound(m.group(2))
+        if value is None:
+            return None
+        op = m.group(1)
+        if op in ("<", "\\lt", "\\le", "\\leq", "≤"):
+            return (float("-inf"), value, False, op not in ("<", "\\lt"))
+        return (value, float("inf"), op not in (">", "\\gt"), False)
+    m = _INTERVAL.match(s)
+    if m:
+        low, high = _bound(m.group(2)), _bound(m.group(3))
+        if low is None or high is None or not low < high:
+            return None  # (3, 2) is a point, not an interval
+        return (low, high, m.group(1) == "[", m.group(4) == "]")
+    return None
+
+
+def _intervals_match(pred: str, ref: str) -> bool | None:
+    """Only when the reference is an inequality/interval with an infinite end (so no tuple reading)."""
+    r = as_interval(ref)
+    if r is None or (abs(r[0]) != float("inf") and abs(r[1]) != float("inf") and _INEQ.match(unwrap(ref)) is None):
+        return None
+    p = as_interval(pred)
+    return None if p is None else p == r
+
+
 def _is_single_value(ref: str) -> bool:
     return _split_list(ref) is None
 
@@ -154,6 +201,9 @@ def fast_match(pred: str, ref: str) -> bool | None:
     ref_yn = yes_no(ref)
     if ref_yn is not None:
         return yes_no(pred) == ref_yn
+    ranged = _intervals_match(pred, ref)
+    if ranged is not None:
+        return ranged
     listed = _lists_match(pred, ref)
     if listed is not None:
         return listed
