@@ -38,7 +38,7 @@ class TaskConfig(_Strict):
 
 
 class RolloutConfig(_Strict):
-    engine: Literal["hf", "vllm"] = Field("hf", description="rollout engine: transformers on CPU, vLLM on GPU")
+    engine: Literal["hf", "hf_generate", "vllm"] = Field("hf", description="hf: shared-prefill decode loop over transformers; hf_generate: plain model.generate; vllm: GPU")
     num_generations: int = Field(8, ge=1, description="G: samples per prompt")
     prompts_per_step: int = Field(2, ge=1, description="B: prompts per optimizer step")
     max_new_tokens: int = Field(64, ge=1, description="completion length cap; longer ones are truncated")

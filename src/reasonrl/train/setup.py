@@ -9,6 +9,7 @@ import torch
 
 from reasonrl.config import Config
 from reasonrl.model import load_model
+from reasonrl.rollout.decode import DecodeEngine
 from reasonrl.rollout.hf import HFEngine
 
 
@@ -51,7 +52,8 @@ def build_model(cfg: Config, resume_ckpt: Path | None = None):
 def build_engine(cfg: Config, model, tok):
     if cfg.rollout.engine == "vllm":
         raise SystemExit("reasonrl: rollout.engine=vllm needs a GPU and the optional extra: pip install 'reasonrl[gpu]'")
-    return HFEngine(model, tok, dtype=torch.bfloat16 if use_bf16(cfg) else None)
+    cls = DecodeEngine if cfg.rollout.engine == "hf" else HFEngine
+    return cls(model, tok, dtype=torch.bfloat16 if use_bf16(cfg) else None)
 
 
 def build_optimizer(cfg: Config, model):
