@@ -22,3 +22,21 @@ def tiny_model_dir(tmp_path_factory):
     model.save_pretrained(path)
     tok.save_pretrained(path)
     return path
+
+
+PARITY_REWARD = '''
+def length_parity(completions, **columns):
+    """A reward even a random model earns half the time: groups get mixed rewards, so updates happen."""
+    return [float(len(c) % 2) for c in completions]
+'''
+
+
+@pytest.fixture
+def parity_reward(tmp_path, monkeypatch):
+    """Makes `tiny_rewards:length_parity` importable here and in the reward worker process."""
+    d = tmp_path / "userrewards"
+    d.mkdir()
+    (d / "tiny_rewards.py").write_text(PARITY_REWARD)
+    monkeypatch.syspath_prepend(str(d))
+    monkeypatch.setenv("PYTHONPATH", str(d))
+    return d

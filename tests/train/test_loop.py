@@ -11,23 +11,6 @@ import torch
 from reasonrl.config import load_config
 from reasonrl.train.loop import Cursor, main
 
-REWARD_MODULE = '''
-def length_parity(completions, **columns):
-    """A reward a random model can earn: groups get mixed rewards, so updates happen."""
-    return [float(len(c) % 2) for c in completions]
-'''
-
-
-@pytest.fixture
-def reward_path(tmp_path, monkeypatch):
-    d = tmp_path / "userrewards"
-    d.mkdir()
-    (d / "tiny_rewards.py").write_text(REWARD_MODULE)
-    monkeypatch.syspath_prepend(str(d))
-    monkeypatch.setenv("PYTHONPATH", str(d))
-    return d
-
-
 def _cfg(tmp_path, tiny_model_dir, run, **extra):
     overrides = [
         f"run_dir={tmp_path / run}", f"model.path={tiny_model_dir}", "task.name=chain_sum",
@@ -43,7 +26,7 @@ def _train_lines(run_dir):
     return [json.loads(l) for l in (run_dir / "metrics.jsonl").read_text().splitlines() if '"train"' in l]
 
 
-def test_loop_runs_logs_and_updates(tmp_path, tiny_model_dir, reward_path):
+def test_loop_runs_logs_and_updates(tmp_path, tiny_model_dir, parity_reward):
     cfg = _cfg(tmp_path, tiny_model_dir, "a", **{"train.eval_before_after": "true"})
     before = {n: p.clone() for n, p in __import__("transformers").AutoModelForCausalLM.from_pretrained(tiny_model_dir).named_parameters()}
     summary = main(cfg)
@@ -64,7 +47,7 @@ def test_loop_runs_logs_and_updates(tmp_path, tiny_model_dir, reward_path):
     assert changed > 0
 
 
-def test_resume_equals_uninterrupted(tmp_path, tiny_model_dir, reward_path):
+def test_resume_equals_uninterrupted(tmp_path, tiny_model_dir, parity_reward):
     main(_cfg(tmp_path, tiny_model_dir, "full"))
     main(_cfg(tmp_path, tiny_model_dir, "split", **{"train.max_steps": 2}))
     cfg = load_config(tmp_path / "split" / "config.yaml", ["train.max_steps=4"])
