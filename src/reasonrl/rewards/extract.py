@@ -17,7 +17,7 @@ from reasonrl.rewards.equivalence import addresses_grader
 _THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
 _ANS_OPEN, _ANS_CLOSE = "<answer>", "</answer>"
 _PHRASES = [
-    re.compile(r"\banswer(?:\s+(?:to|for)\s+[^.\n:]{1,60}?)?\s*(?:\*\*)?\s*(?:is|=|:|：)\s*[:：]?\s*(?:\*\*)?\s*(?=\S)",
+    re.compile(r"\banswer(?:\s+(?:to|for)\s+[^.\n:]{1,60}?)?\s*(?:\*\*)?\s*(?:\bis\b|=|:|：)\s*[:：]?\s*(?:\*\*)?\s*(?=\S)",
                re.I),
     re.compile(r"(?:最终答案|最后答案|正确答案|答案|最终结果|结果)\s*(?:应该?是|应为|是|为|[:：=])\s*"),
     re.compile(r"(?:所以|因此|故|综上所述|综上|于是)[^。\n!！?？]{0,40}?(?:是|为|等于|=)\s*"),
@@ -135,6 +135,8 @@ def extract_answer(completion: str, *, lenient: bool = False) -> str | None:
     '12'
     >>> extract_answer("所以最终答案为 $\\\\boxed{\\\\dfrac{1}{2}}$。")
     '\\\\dfrac{1}{2}'
+    >>> extract_answer("The final answer to this arithmetic problem is 10.")
+    '10'
     >>> extract_answer("<answer>1</answer><answer>2</answer>") is None, extract_answer("5 + 3 = 8", lenient=True)
     (True, '8')
     """
