@@ -69,3 +69,41 @@ def completion_logprobs(
             probs = torch.softmax(logits, dim=-1)
             entropy = lse - (probs * logits).sum(-1)           # [N, T]
     return logprobs * batch.mask, entropy
+
+
+def group_logprobs(
+    model, prompt: list[int], completions: list[list[int]], pad_id: int, *, temperature: float = 1.0,
+    bf16: bool = False, with_entropy: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+    """Like `completion_logprobs` for n completions of ONE prompt, encoding the prompt once.
+
+    The prompt's forward runs once (batch 1) with autograd on, its KV cache is repeated n times, and the
+    completions attend to it; gradients flow back through the repeat into that single prompt forward, so
+    the result and its gradient are exact. Prompt tokens usually outnumber completion tokens in these
+    tasks, so training does ~G times less prompt work than packing every sample with its own prompt copy.
+    Returns (logprobs [n, T], entropy [n, T] or None, mask [n, T]).
+    """
+    n, P = len(completions), len(prompt)
+    T = max(1, max(len(c) for c in completions))
+    comp = torch.full((n, T), pad_id, dtype=torch.long)
+    mask = torch.zeros((n, T), dtype=torch.float32)
+    for i, c in enumerate(completions):
+        if c:
+            comp[i, : len(c)] = torch.tensor(c)
+            mask[i, : len(c)] = 1
+    attn = torch.cat([torch.ones(n, P, dtype=torch.long), mask.long()], dim=1)   # [n, P+T]
+    pos = torch.arange(P, P + T).expand(n, T)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        head = model(input_ids=torch.tensor([prompt]), use_cache=True, logits_to_keep=1)
+        cache = head.past_key_values
+        cache.batch_repeat_interleave(n)                                          # differentiable repeat
+        body = model(input_ids=comp, attention_mask=attn, position_ids=pos, past_key_values=cache, use_cache=True)
+    first = head.logits[:, -1:].expand(n, 1, -1)                                  # [n, 1, V] predicts token 0
+    logits = torch.cat([first, body.logits[:, :-1]], dim=1).float() / temperature # [n, T, V]
+    lse = torch.logsumexp(logits, dim=-1)                                         # [n, T]
+    logprobs = logits.gather(-1, comp.unsqueeze(-1)).squeeze(-1) - lse            # [n, T]
+    entropy = None
+    if with_entropy:
+        with torch.no_grad():
+            entropy = lse - (torch.softmax(logits, dim=-1) * logits).sum(-1)
+    return logprobs * mask, entropy, mask

@@ -33,7 +33,7 @@ from reasonrl.rewards import RewardRunner, format_ok
 from reasonrl.rollout.base import SamplingParams
 from reasonrl.tasks import load_task, render_prompt
 from reasonrl.train.checkpoint import load_trainer_state, rng_state, save_checkpoint, set_rng_state
-from reasonrl.train.forward import completion_logprobs, pack
+from reasonrl.train.forward import group_logprobs
 from reasonrl.train.runlog import RunLogger, peak_rss_mb
 from reasonrl.train.setup import build_engine, build_model, build_optimizer, default_run_dir, use_bf16
 
@@ -123,35 +123,44 @@ def lenient_for(cfg: Config) -> bool:
     return cfg.reward.lenient if cfg.reward.lenient is not None else cfg.task.template == "plain"
 
 
+def _parts(ro, keep: list[int], G: int, mb: int) -> list[tuple[list[int], list[int]]]:
+    """Micro-batches as (prompt ids, sample indices): one prompt's kept samples, at most `mb` at a time,
+    so each prompt is encoded once per micro-batch (see `group_logprobs`)."""
+    by_group: dict[int, list[int]] = {}
+    for i in keep:
+        by_group.setdefault(i // G, []).append(i)
+    return [(ro.prompt_ids[idx[0]], idx[s : s + mb]) for idx in by_group.values() for s in range(0, len(idx), mb)]
+
+
 def _update(cfg, model, optimizer, scheduler, ro, adv, keep, tokenizer, bf16, ref_model) -> dict:
-    ac, mb = cfg.algo, cfg.optim.micro_batch_size
-    batch = pack([ro.prompt_ids[i] for i in keep], [ro.completion_ids[i] for i in keep], tokenizer.pad_token_id)
-    adv = adv[keep]                                                          # [N]
-    N, num_tokens = len(keep), int(batch.mask.sum().item())
-    temp = cfg.rollout.temperature
+    ac, G = cfg.algo, cfg.rollout.num_generations
+    parts = _parts(ro, keep, G, cfg.optim.micro_batch_size)
+    N = len(keep)
+    num_tokens = sum(len(ro.completion_ids[i]) for i in keep)
+    lp_kw = dict(pad_id=tokenizer.pad_token_id, temperature=cfg.rollout.temperature, bf16=bf16)
+
+    def fwd(m, prompt, idx, **kw):
+        return group_logprobs(m, prompt, [ro.completion_ids[i] for i in idx], **lp_kw, **kw)
+
     model.train()
     old = ref = None
     if ac.num_iterations > 1 or ref_model is not None:
         with torch.no_grad():  # one extra forward per micro-batch: only when mu > 1 or a KL term needs it
-            if ac.num_iterations > 1:
-                old = torch.cat([completion_logprobs(model, batch.rows(slice(s, s + mb)), temperature=temp, bf16=bf16)[0] for s in range(0, N, mb)])
-            if ref_model is not None:
-                ref = torch.cat([completion_logprobs(ref_model, batch.rows(slice(s, s + mb)), temperature=temp, bf16=bf16)[0] for s in range(0, N, mb)])
+            old = [fwd(model, p, idx)[0] for p, idx in parts] if ac.num_iterations > 1 else None
+            ref = [fwd(ref_model, p, idx)[0] for p, idx in parts] if ref_model is not None else None
     sums: dict[str, float] = {}
     t0 = time.perf_counter()
     for _ in range(ac.num_iterations):
         optimizer.zero_grad(set_to_none=True)
-        for s in range(0, N, mb):
-            sl = slice(s, s + mb)
-            part = batch.rows(sl)
-            lp, ent = completion_logprobs(model, part, temperature=temp, bf16=bf16, with_entropy=True)  # [n, T]
-            old_lp = old[sl] if old is not None else lp.detach()
-            loss, m = grpo_loss(lp, old_lp, adv[sl], part.mask, ref_logprobs=None if ref is None else ref[sl],
-                                beta=ac.beta, clip_low=ac.clip_low, clip_high=ac.clip_high, agg=ac.loss_agg,
-                                max_tokens=cfg.rollout.max_new_tokens, num_seqs=N, num_tokens=num_tokens)
+        for j, (prompt, idx) in enumerate(parts):
+            lp, ent, mask = fwd(model, prompt, idx, with_entropy=True)           # [n, T]
+            loss, m = grpo_loss(lp, old[j] if old else lp.detach(), adv[idx], mask,
+                                ref_logprobs=ref[j] if ref else None, beta=ac.beta, clip_low=ac.clip_low,
+                                clip_high=ac.clip_high, agg=ac.loss_agg, max_tokens=cfg.rollout.max_new_tokens,
+                                num_seqs=N, num_tokens=num_tokens)
             loss.backward()
-            w = part.mask.sum().item() / max(num_tokens, 1)   # token-weighted so metrics match a full batch
-            m["entropy/mean"] = (ent * part.mask).sum() / part.mask.sum().clamp(min=1)
+            w = mask.sum().item() / max(num_tokens, 1)   # token-weighted so metrics match a full batch
+            m["entropy/mean"] = (ent * mask).sum() / mask.sum().clamp(min=1)
             for k, v in m.items():
                 sums[k] = sums.get(k, 0.0) + float(v) * (1.0 if k == "loss/pg" else w)
         gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.optim.max_grad_norm)
@@ -160,10 +169,11 @@ def _update(cfg, model, optimizer, scheduler, ro, adv, keep, tokenizer, bf16, re
     dt = time.perf_counter() - t0
     out = {k: v / ac.num_iterations for k, v in sums.items()}
     out["grad/norm"] = float(gnorm)
-    out["train/tokens_per_s"] = (batch.attention_mask.sum().item() * ac.num_iterations) / max(dt, 1e-9)
+    # sample tokens (prompt + completion, as a padded-batch trainer would count them) per update second
+    seen = sum(len(ro.prompt_ids[i]) + len(ro.completion_ids[i]) for i in keep)
+    out["train/tokens_per_s"] = seen * ac.num_iterations / max(dt, 1e-9)
     out["train/num_seqs"] = N
     return out
-
 
 def heldout_eval(cfg: Config, engine, tok, problems, runner, logger: RunLogger, step: int, label: str) -> float:
     """Greedy accuracy on held-out problems; logs `eval/*` and the first few traces for the report."""

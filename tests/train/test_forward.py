@@ -1,0 +1,30 @@
+"""The shared-prompt training forward must equal the plain padded forward: values and gradients."""
+from __future__ import annotations
+
+import torch
+from transformers import AutoModelForCausalLM
+
+from reasonrl.train.forward import completion_logprobs, group_logprobs, pack
+
+
+def test_group_logprobs_equal_packed_values_and_grads(tiny_model_dir):
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    prompt = [5, 17, 300, 42, 9]
+    comps = [[11, 12, 13], [7], [100, 200, 300, 400, 2], []]
+    adv = torch.tensor([1.0, -0.5, 0.25, 2.0])
+
+    batch = pack([prompt] * len(comps), comps, pad_id=2)
+    lp_a, ent_a = completion_logprobs(model, batch, temperature=0.7, with_entropy=True)
+    (lp_a.sum(-1) * adv).sum().backward()
+    grads_a = {n: p.grad.clone() for n, p in model.named_parameters()}
+    model.zero_grad()
+
+    lp_b, ent_b, mask = group_logprobs(model, prompt, comps, pad_id=2, temperature=0.7, with_entropy=True)
+    (lp_b.sum(-1) * adv).sum().backward()
+    torch.testing.assert_close(mask, batch.mask)
+    torch.testing.assert_close(lp_b, lp_a, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(ent_b * mask, ent_a * batch.mask, atol=1e-4, rtol=1e-4)
+    for n, p in model.named_parameters():
+        torch.testing.assert_close(p.grad, grads_a[n], atol=1e-5, rtol=1e-4, msg=n)
+    assert lp_b[3].abs().sum() == 0  # the empty completion contributes nothing
