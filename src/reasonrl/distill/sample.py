@@ -18,11 +18,14 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reasonrl.distill.config import SampleConfig
 from reasonrl.distill.traces import dedup_key, language_consistent, reasoning_of
-from reasonrl.eval.heldout import Scored
 from reasonrl.rewards import format_ok
+
+if TYPE_CHECKING:  # type only: importing eval at module load would make this file depend on it for doctests
+    from reasonrl.eval.heldout import Scored
 
 TAGGED_TEMPLATES = ("r1zero", "chat", "chat_think")  # the ones whose instruction asks for <think>/<answer>
 
@@ -55,7 +58,7 @@ def keep_reason(response: str, correct: float, truncated: bool, template: str, l
     return None
 
 
-def select_traces(scored: Scored, template: str, source_model: str, max_per_prompt: int | None) -> tuple[list[dict], dict]:
+def select_traces(scored: "Scored", template: str, source_model: str, max_per_prompt: int | None) -> tuple[list[dict], dict]:
     """Kept trace rows of one scored chunk and the drop counts by reason (duplicates included)."""
     rows, drops, seen = [], {}, set()
     per_prompt: dict[str, int] = {}
