@@ -18,9 +18,11 @@ class Scored:
     k: int
     rollouts: Rollouts
     responses: list[str]   # [n*k] prefill + generated text: what the verifiers saw
-    correct: list[float]   # [n*k] accuracy reward (1.0 or 0.0)
+    correct: list[float]   # [n*k] accuracy reward (1.0 or 0.0); the total reward if accuracy is not used
     formatted: list[bool]  # [n*k] strict <think>…</think><answer>…</answer>
     extracted: list[str | None]
+    errors: int = 0        # reward calls that raised / timed out (their samples scored 0)
+    timeouts: int = 0
 
     @property
     def accuracy(self) -> float:
@@ -58,7 +60,10 @@ def generate_and_score(
         k=k,
         rollouts=rollouts,
         responses=responses,
-        correct=result.total,
+        # accuracy alone, even when training mixes in format or other rewards
+        correct=result.per_func.get("accuracy", result.total),
         formatted=[format_ok(r) for r in responses],
         extracted=[extract_answer(r, lenient=lenient) for r in responses],
+        errors=result.errors,
+        timeouts=result.timeouts,
     )

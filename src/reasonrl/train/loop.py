@@ -183,7 +183,8 @@ def heldout_eval(cfg: Config, engine, tok, problems, runner, logger: RunLogger, 
     s = generate_and_score(engine, tok, problems, params, template=cfg.task.template, lang=cfg.task.lang,
                            lenient=lenient_for(cfg), runner=runner)
     logger.log({"kind": "eval", "step": step, "label": label, "eval/accuracy": s.accuracy,
-                "eval/format_rate": s.format_rate, "eval/n": len(problems), "eval/seconds": time.perf_counter() - t0})
+                "eval/format_rate": s.format_rate, "eval/n": len(problems), "eval/seconds": time.perf_counter() - t0,
+                "eval/reward_errors": s.errors, "eval/reward_timeouts": s.timeouts})
     logger.samples([
         {"step": step, "kind": "eval", "label": label, "problem_id": p.id, "question": p.question,
          "completion": s.responses[i], "reference": p.answer, "extracted": s.extracted[i],
