@@ -103,6 +103,8 @@ def train_step(cfg: Config, model, engine, optimizer, scheduler, runner, tokeniz
         "reward/errors": rew.errors,
         "reward/timeouts": rew.timeouts,
         "rollout/tokens_per_s": ro.num_tokens / max(ro.seconds, 1e-9),
+        "rollout/new_tokens": ro.num_tokens,
+        "rollout/prompt_tokens": sum(len(ro.prompt_ids[i]) for i in range(0, len(ro.prompt_ids), G)),
         "time/rollout_s": t_roll,
         "time/train_s": t_step - t_roll,
         "time/step_s": t_step,
@@ -173,6 +175,9 @@ def _update(cfg, model, optimizer, scheduler, ro, adv, keep, tokenizer, bf16, re
     seen = sum(len(ro.prompt_ids[i]) + len(ro.completion_ids[i]) for i in keep)
     out["train/tokens_per_s"] = seen * ac.num_iterations / max(dt, 1e-9)
     out["train/num_seqs"] = N
+    # tokens the model actually ran (each prompt once per micro-batch): the roofline benchmark's FLOP count
+    out["train/model_tokens"] = sum(len(p) + sum(len(ro.completion_ids[i]) for i in idx) for p, idx in parts)
+    out["train/completion_tokens"] = num_tokens
     return out
 
 def heldout_eval(cfg: Config, engine, tok, problems, runner, logger: RunLogger, step: int, label: str) -> float:
