@@ -64,3 +64,18 @@ def test_malformed_done_sidecar_is_one_line(tmp_path):
     done_path(out).write_text('{"id": "a", "sampled": 2, "kept": 1, "end": 10}\n{"id": "b"}\n')
     with pytest.raises(ValueError, match=r"t.jsonl.done:2: not a done record"):
         read_done(out)
+
+
+def test_distill_chains_sample_sft_and_kd_in_one_run_dir(tiny_model_dir, tmp_path, keep_all):
+    from reasonrl.distill.config import KDConfig, SFTConfig
+    from reasonrl.distill.pipeline import run_distill
+
+    sample = _cfg(tiny_model_dir, limit=4)
+    sft = SFTConfig(model=str(tiny_model_dir), data="(this run)", task=sample.task, batch_size=4, max_steps=2, threads=1)
+    run = tmp_path / "run"
+    out = run_distill(sample, sft, run, KDConfig(kind="reverse", steps=2, prompts_per_step=2, n=1, max_new_tokens=4))
+    assert out["sample"]["sampled"] == 8 and out["sft"]["steps"] == 2 and out["kd"]["steps"] == 2
+    assert (run / "checkpoints" / "latest").read_text() == "step_000004"        # KD continues the SFT step count
+    kinds = [json.loads(l)["kind"] for l in (run / "metrics.jsonl").read_text().splitlines()]
+    assert kinds == ["sample", "sample", "sft", "sft", "kd", "kd"]
+    assert {"sample_config.yaml", "sft_config.yaml", "kd_config.yaml", "config.yaml", "distill_summary.json"} <= {p.name for p in run.iterdir()}
