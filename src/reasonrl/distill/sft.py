@@ -132,6 +132,8 @@ def run_sft(cfg: SFTConfig, run_dir: str | Path, *, resume: bool = False, stop_a
     from reasonrl.train.runlog import RunLogger, peak_rss_mb
 
     run_dir = Path(run_dir)
+    if not Path(cfg.data).is_file():  # before any model is loaded or run dir made
+        raise FileNotFoundError(f"{cfg.data}: no such file")
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     ckpt, state = load_trainer_state(run_dir) if resume else (None, None)
