@@ -26,12 +26,12 @@ class ModelConfig(_Strict):
 
 class TaskConfig(_Strict):
     name: str = Field("chain_sum", description="reasoning-gym dataset name, 'zh_arithmetic', or a .jsonl/.parquet path")
-    kwargs: dict = Field(default_factory=dict, description="keyword arguments for the reasoning-gym generator")
+    kwargs: dict | None = Field(None, description="generator keyword arguments; None = the task's easy preset (tasks.load.EASY_PRESETS), {} = the generator's own defaults")
     question_key: str = Field("question", description="column holding the question (JSONL/Parquet)")
     answer_key: str = Field("answer", description="column holding the reference answer (JSONL/Parquet)")
     skip_bad_rows: bool = Field(False, description="skip and count malformed rows instead of failing on the first")
     num_train: int = Field(2000, ge=1, description="train problems (generated, or taken from the file)")
-    num_heldout: int = Field(200, ge=1, description="held-out problems, never overlapping train")
+    num_heldout: int = Field(100, ge=1, description="held-out problems: distinct questions, never overlapping train")
     seed: int = Field(42, description="seed for generation and the train/held-out split")
     template: Literal["r1zero", "chat", "chat_think", "plain"] = Field("plain", description="prompt template")
     lang: Literal["auto", "en", "zh"] = Field("auto", description="prompt language; auto follows the task")
@@ -41,7 +41,7 @@ class RolloutConfig(_Strict):
     engine: Literal["hf", "hf_generate", "vllm"] = Field("hf", description="hf: shared-prefill decode loop over transformers; hf_generate: plain model.generate; vllm: GPU")
     num_generations: int = Field(8, ge=1, description="G: samples per prompt")
     prompts_per_step: int = Field(2, ge=1, description="B: prompts per optimizer step")
-    max_new_tokens: int = Field(64, ge=1, description="completion length cap; longer ones are truncated")
+    max_new_tokens: int = Field(48, ge=1, description="completion length cap; longer ones are truncated")
     temperature: float = Field(0.7, gt=0.0, description="sampling temperature (>0; use eval --greedy for greedy)")
     top_p: float = Field(1.0, gt=0.0, le=1.0, description="nucleus sampling mass")
     stop: list[str] = Field(default_factory=list, description="extra stop strings (EOS always stops)")

@@ -17,6 +17,14 @@ from reasonrl.tasks.gym_source import check_gym_name, iter_gym
 from reasonrl.tasks.splits import TaskSplits, split_stream
 
 
+# What `task.kwargs: null` means per task: settings where SmolLM2-135M-Instruct is right some of the
+# time (greedy, plain template: 0.35 on chain_sum below), so GRPO groups have reward variance from step 1.
+EASY_PRESETS: dict[str, dict] = {
+    "chain_sum": {"min_terms": 2, "max_terms": 2, "min_digits": 1, "max_digits": 1},
+    "basic_arithmetic": {"min_terms": 2, "max_terms": 2, "min_digits": 1, "max_digits": 1},
+}
+
+
 def _pool_size(num_train: int, num_heldout: int) -> int:
     # Slack for train questions dropped as held-out duplicates; lazy generators never build the unused rest.
     return num_heldout + 2 * num_train + 100
@@ -31,6 +39,7 @@ def load_task(cfg) -> TaskSplits:
     (5, 3, 'zh_arithmetic:1:0', 0)
     """
     name, seed = cfg.name, cfg.seed
+    kwargs = cfg.kwargs if cfg.kwargs is not None else EASY_PRESETS.get(name, {})
     bad = 0
     if is_file_task(name):
         problems, bad = read_problem_file(name, cfg.question_key, cfg.answer_key, cfg.skip_bad_rows)
@@ -39,10 +48,13 @@ def load_task(cfg) -> TaskSplits:
         random.Random(seed).shuffle(problems)
         stream = iter(problems)
     elif name == zh_arithmetic.NAME:
-        stream = zh_arithmetic.iter_zh_arithmetic(_pool_size(cfg.num_train, cfg.num_heldout), seed, cfg.kwargs)
+        stream = zh_arithmetic.iter_zh_arithmetic(_pool_size(cfg.num_train, cfg.num_heldout), seed, kwargs)
     else:
         check_gym_name(name)
-        stream = iter_gym(name, _pool_size(cfg.num_train, cfg.num_heldout), seed, cfg.kwargs)
+        stream = iter_gym(name, _pool_size(cfg.num_train, cfg.num_heldout), seed, kwargs)
     train, heldout, dropped = split_stream(stream, cfg.num_train, cfg.num_heldout)
+    if len(heldout) < cfg.num_heldout:
+        raise ValueError(f"{name}: only {len(heldout)} distinct questions for task.num_heldout={cfg.num_heldout}; "
+                         "lower it or widen task.kwargs")
     return TaskSplits(train=train, heldout=heldout, bad_rows=bad,
                       info={"heldout_duplicates_dropped": dropped, "short_train": len(train) < cfg.num_train})

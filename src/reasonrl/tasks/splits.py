@@ -40,24 +40,30 @@ def check_no_overlap(train: Iterable[Problem], heldout: Iterable[Problem]) -> No
 
 
 def split_stream(problems: Iterator[Problem], num_train: int, num_heldout: int) -> tuple[list[Problem], list[Problem], int]:
-    """Take num_heldout problems, then up to num_train train problems not held out.
+    """Take num_heldout distinct problems, then up to num_train train problems not held out.
 
     Returns (train, heldout, duplicates_dropped). Consumes only as much of `problems` as needed, so a
     source can be lazy and longer than asked for (generators pass some slack to make up for duplicates).
 
-    >>> ps = [Problem(f"t:{i}", q, "0", "t", "en") for i, q in enumerate("a b a c b d".split())]
+    >>> ps = [Problem(f"t:{i}", q, "0", "t", "en") for i, q in enumerate("a a b a c b d".split())]
     >>> train, held, dropped = split_stream(iter(ps), num_train=3, num_heldout=2)
     >>> [p.question for p in held], [p.question for p in train], dropped
-    (['a', 'b'], ['c', 'd'], 2)
+    (['a', 'b'], ['c', 'd'], 3)
     """
+    # Held-out questions are distinct: a repeated question would count twice in every eval figure.
     heldout: list[Problem] = []
+    held: set[str] = set()
+    dropped = 0
     for p in problems:
+        key = normalize_question(p.question)
+        if key in held:
+            dropped += 1
+            continue
         heldout.append(p)
+        held.add(key)
         if len(heldout) == num_heldout:
             break
-    held = {normalize_question(p.question) for p in heldout}
     train: list[Problem] = []
-    dropped = 0
     if len(heldout) < num_heldout:
         return train, heldout, dropped
     for p in problems:
