@@ -106,3 +106,15 @@ def test_shared_examples_all_agree():
     rows = [json.loads(line) for line in SHARED.read_text(encoding="utf-8").splitlines() if line.strip()]
     wrong = [r for r in rows if verify(r["completion"], r["reference"]) != r["expected"]]
     assert wrong == [] and len(rows) == 20
+
+
+@pytest.mark.parametrize("completion, reference, expected", [
+    ("所以小明一共有12个苹果。", "12", True),
+    ("所以小明一共有12个苹果。", "13", False),
+    ("因此还剩5个。", "5", True),
+    ("所以需要3辆车。", "3", True),
+    ("所以他有2或3个。", "2", False),   # hedged
+    ("The final answer to this arithmetic problem is 10.", "10", True),
+])
+def test_word_problem_conclusions(completion, reference, expected):
+    assert verify(completion, reference) is expected

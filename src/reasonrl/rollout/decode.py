@@ -18,7 +18,7 @@ from reasonrl.rollout.base import Rollouts, SamplingParams
 from reasonrl.rollout.hf import HFEngine
 
 
-def sample_next(logits: torch.Tensor, temperature: float, top_p: float) -> torch.Tensor:
+def sample_next(logits: torch.Tensor, temperature: float, top_p: float, generator: torch.Generator | None = None) -> torch.Tensor:
     """Next token per row from logits [N, V]: greedy when temperature == 0, else temperature + top-p.
 
     >>> sample_next(torch.tensor([[0.0, 2.0, 1.0]]), 0.0, 1.0).tolist()
@@ -31,10 +31,10 @@ def sample_next(logits: torch.Tensor, temperature: float, top_p: float) -> torch
     probs = torch.softmax(logits.float() / temperature, dim=-1)            # [N, V]
     if top_p < 1.0:
         sorted_p, idx = probs.sort(dim=-1, descending=True)
-        outside = sorted_p.cumsum(-1) - sorted_p > top_p                   # keep the smallest prefix with mass >= top_p
+        outside = sorted_p.cumsum(-1) - sorted_p >= top_p                  # keep the smallest prefix with mass >= top_p
         sorted_p = sorted_p.masked_fill(outside, 0.0)
         probs = torch.zeros_like(probs).scatter_(-1, idx, sorted_p)
-    return torch.multinomial(probs, 1).squeeze(-1)
+    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
 
 
 class DecodeEngine(HFEngine):

@@ -20,6 +20,8 @@ from typing import Callable
 
 import torch
 
+from reasonrl.rollout.decode import sample_next as rollout_sample_next
+
 from reasonrl.serve.parse import partial_suffix
 
 
@@ -108,23 +110,14 @@ class _Row:
 
 
 def sample_next(logits: torch.Tensor, temperature: float, top_p: float, gen: torch.Generator | None) -> int:
-    """One token id from one row of logits [V]: greedy at temperature 0, else nucleus sampling.
+    """One token id from one row of logits [V], with the request's own generator (so `seed` is honoured).
 
     >>> sample_next(torch.tensor([0.0, 3.0, 1.0]), 0.0, 1.0, None)
     1
     >>> sample_next(torch.tensor([0.0, 9.0, 1.0]), 1.0, 0.5, torch.Generator().manual_seed(0))
     1
     """
-    if temperature <= 0:
-        return int(logits.argmax())
-    probs = torch.softmax(logits.float() / temperature, dim=-1)
-    if top_p < 1.0:
-        sorted_p, order = probs.sort(descending=True)
-        # keep the smallest prefix whose mass reaches top_p (the top token is always kept)
-        drop = sorted_p.cumsum(-1) - sorted_p >= top_p
-        sorted_p[drop] = 0.0
-        probs = torch.zeros_like(probs).scatter(-1, order, sorted_p)
-    return int(torch.multinomial(probs, 1, generator=gen))
+    return int(rollout_sample_next(logits[None], temperature, top_p, gen)[0])
 
 
 class HFEngine:
