@@ -83,3 +83,31 @@ def test_bad_config_fails_with_one_line():
     r = subprocess.run([sys.executable, "-m", "reasonrl.cli", "train", "algo.clip_low=-0.1"],
                        capture_output=True, text=True)
     assert r.returncode == 2 and "algo.clip_low" in r.stderr and "-0.1" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_sigterm_finishes_the_step_saves_and_resumes(tmp_path, tiny_model_dir, parity_reward):
+    """`kill` mid-run: exit 130 with a complete checkpoint at a step boundary; --resume goes on from it."""
+    import os
+    import signal
+    import time
+
+    run = tmp_path / "killed"
+    args = [f"run_dir={run}", f"model.path={tiny_model_dir}", "task.num_train=20", "task.num_heldout=4",
+            "rollout.num_generations=4", "rollout.max_new_tokens=8", "reward.funcs=[tiny_rewards:length_parity]",
+            "train.max_steps=1000", "train.eval_before_after=false", "train.max_minutes=null", "train.save_every=1000"]
+    proc = subprocess.Popen([sys.executable, "-m", "reasonrl.cli", "train", *args], stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not ((run / "metrics.jsonl").exists() and (run / "metrics.jsonl").read_text().count("\n") >= 2):
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-500:]
+    assert "checkpoint saved" in err
+    from reasonrl.model import latest_checkpoint
+    from reasonrl.train.checkpoint import load_trainer_state
+    ckpt, state = load_trainer_state(run)
+    steps_logged = len(_train_lines(run))
+    assert state["step"] == steps_logged == int(ckpt.name.split("_")[1]) >= 2
+    cfg = load_config(run / "config.yaml", [f"train.max_steps={steps_logged + 1}"])
+    main(cfg, resume=run)
+    assert [l["step"] for l in _train_lines(run)] == list(range(1, steps_logged + 2))

@@ -16,6 +16,7 @@ import json
 import math
 import random
 import signal
+import threading
 import sys
 import time
 from dataclasses import dataclass
@@ -180,6 +181,27 @@ def _update(cfg, model, optimizer, scheduler, ro, adv, keep, tokenizer, bf16, re
     out["train/completion_tokens"] = num_tokens
     return out
 
+class _StopRequest:
+    """First Ctrl-C or SIGTERM: finish the step, save, exit 130 (a mid-step save would pair updated weights
+    with the old step count). A second one interrupts at once."""
+
+    def __init__(self):
+        self.requested = False
+        self._old = {}
+        if threading.current_thread() is threading.main_thread():  # signals can only be caught there
+            self._old = {sig: signal.signal(sig, self._handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print("\nreasonrl: stopping after this step (Ctrl-C again to stop now)", file=sys.stderr)
+
+    def restore(self) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
 def heldout_eval(cfg: Config, engine, tok, problems, runner, logger: RunLogger, step: int, label: str) -> float:
     """Greedy accuracy on held-out problems; logs `eval/*` and the first few traces for the report."""
     t0 = time.perf_counter()
@@ -253,14 +275,14 @@ def main(cfg: Config, resume: str | Path | None = None) -> dict:
                                        "cursor": vars(cursor), "step": step, "elapsed_s": elapsed,
                                        "rng": rng_state(), "heldout_before": before})
 
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill` saves like Ctrl-C does
+    stop, finished = _StopRequest(), False
     try:
         if before is None and cfg.train.eval_before_after:
             before = heldout_eval(cfg, engine, tok, heldout, runner, logger, step, "before")
             print(f"heldout accuracy before training: {before:.3f} ({len(heldout)} prompts)", file=sys.stderr)
         budget = cfg.train.max_minutes * 60 if cfg.train.max_minutes else math.inf
         bar = tqdm(total=cfg.train.max_steps, initial=step, desc="train", dynamic_ncols=True)
-        while step < cfg.train.max_steps and elapsed < budget:
+        while step < cfg.train.max_steps and elapsed < budget and not stop.requested:
             problems = [splits.train[i] for i in cursor.take(cfg.rollout.prompts_per_step)]
             t0 = time.perf_counter()
             metrics, rows = train_step(cfg, model, engine, optimizer, scheduler, runner, tok, problems, bf16, ref_model)
@@ -277,13 +299,21 @@ def main(cfg: Config, resume: str | Path | None = None) -> dict:
             bar.set_postfix(reward=f"{metrics['reward/mean']:.2f}", acc=f"{metrics['acc/mean']:.2f}",
                             fmt=f"{metrics['format/rate']:.2f}", s_step=f"{metrics['time/step_s']:.1f}")
         bar.close()
-    except KeyboardInterrupt:
-        checkpoint()
-        logger.close()
-        runner.close()
-        print(f"\nreasonrl: interrupted at step {step}; checkpoint saved. Continue with: reasonrl train --resume {run_dir}",
+        if stop.requested:
+            checkpoint()
+            print(f"\nreasonrl: stopped at step {step}; checkpoint saved. Continue with: reasonrl train --resume {run_dir}",
+                  file=sys.stderr)
+            raise SystemExit(130)
+        finished = True
+    except KeyboardInterrupt:  # a second Ctrl-C: leave now; the last checkpoint on disk is complete (atomic)
+        print(f"\nreasonrl: interrupted mid-step; resume from the last checkpoint: reasonrl train --resume {run_dir}",
               file=sys.stderr)
-        raise SystemExit(130)
+        raise SystemExit(130) from None
+    finally:
+        stop.restore()
+        if not finished:  # stopped or crashed: flush the logs; the worker process must not outlive us
+            logger.close()
+            runner.close()
     checkpoint()
     after = heldout_eval(cfg, engine, tok, heldout, runner, logger, step, "after") if cfg.train.eval_before_after else None
     train_lines = [json.loads(l) for l in (run_dir / "metrics.jsonl").read_text().splitlines() if '"kind": "train"' in l]
