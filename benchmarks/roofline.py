@@ -56,7 +56,8 @@ def main() -> None:
           f"1024x576x1536, {mlp:.0f} at decode shape 16x576x1536; bf16 {bf:.0f} GFLOP/s; copy {bw:.1f} GB/s")
     run = Path(a.run) if a.run else _short_run()
     lines = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines()]
-    train = [l for l in lines if l.get("kind") == "train" and "train/model_tokens" in l][1:]  # skip warm-up step
+    # every step counts (a step whose groups all had equal rewards runs no update: its update FLOPs are 0)
+    train = [l for l in lines if l.get("kind") == "train" and "rollout/new_tokens" in l][1:]  # skip warm-up step
     if not train:
         sys.exit(f"{run}: no training steps with token counts in metrics.jsonl")
     from transformers import AutoConfig
@@ -68,7 +69,7 @@ def main() -> None:
     n_head = mc.vocab_size * mc.hidden_size
     n_body = sum(p.numel() for p in _params(mc)) - n_head  # tied embedding counted once, as the head
     gen = sum(2 * (n_body + n_head) * l["rollout/new_tokens"] + 2 * n_body * l["rollout/prompt_tokens"] for l in train)
-    upd = sum(6 * n_body * l["train/model_tokens"] + 6 * n_head * l["train/completion_tokens"] for l in train)
+    upd = sum(6 * n_body * l.get("train/model_tokens", 0) + 6 * n_head * l.get("train/completion_tokens", 0) for l in train)
     t_roll = sum(l["time/rollout_s"] for l in train)
     t_train = sum(l["time/train_s"] for l in train)
     print(f"run {run}: {len(train)} steps, {t_roll + t_train:.1f} s")
