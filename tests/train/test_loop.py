@@ -111,3 +111,9 @@ def test_sigterm_finishes_the_step_saves_and_resumes(tmp_path, tiny_model_dir, p
     cfg = load_config(run / "config.yaml", [f"train.max_steps={steps_logged + 1}"])
     main(cfg, resume=run)
     assert [l["step"] for l in _train_lines(run)] == list(range(1, steps_logged + 2))
+
+
+def test_yaml_on_off_words_survive():
+    """YAML reads a bare off as False; the config must still mean 'off'."""
+    assert load_config(None, ["model.bf16=off"]).model.bf16 == "off"
+    assert load_config(None, ["model.bf16=on"]).model.bf16 == "on"

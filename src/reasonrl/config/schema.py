@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class _Strict(BaseModel):
@@ -19,6 +19,12 @@ class ModelConfig(_Strict):
     dtype: Literal["float32", "bfloat16"] = Field("float32", description="master weight dtype (fp32 weights + bf16 autocast is the CPU default)")
     bf16: Literal["auto", "on", "off"] = Field("auto", description="bf16 rollout copy + training autocast; auto = only where the CPU has native bf16 (AVX512-BF16/AMX) or on GPU")
     lora: bool = Field(False, description="train a LoRA adapter (peft) instead of all weights")
+
+    @field_validator("bf16", mode="before")
+    @classmethod
+    def _yaml_on_off(cls, v):
+        # YAML 1.1 reads a bare on/off as a boolean; map it back to the words the field uses
+        return {True: "on", False: "off"}.get(v, v) if isinstance(v, bool) else v
     lora_r: int = Field(16, ge=1, description="LoRA rank")
     lora_alpha: int = Field(32, ge=1, description="LoRA alpha")
     lora_dropout: float = Field(0.0, ge=0.0, lt=1.0, description="LoRA dropout")
