@@ -117,3 +117,19 @@ def test_yaml_on_off_words_survive():
     """YAML reads a bare off as False; the config must still mean 'off'."""
     assert load_config(None, ["model.bf16=off"]).model.bf16 == "off"
     assert load_config(None, ["model.bf16=on"]).model.bf16 == "on"
+
+
+def test_lora_kl_and_multiple_iterations_run_and_resume(tmp_path, tiny_model_dir, parity_reward):
+    """The opt-in paths: LoRA adapters, a k3 KL term to a reference model, mu=2 passes over each batch."""
+    extra = {"model.lora": "true", "model.lora_r": 4, "algo.beta": 0.1, "algo.num_iterations": 2,
+             "algo.clip_high": 0.28, "algo.loss_agg": "token_mean", "train.max_steps": 2, "train.save_every": 1}
+    main(_cfg(tmp_path, tiny_model_dir, "lora", **extra))
+    lines = _train_lines(tmp_path / "lora")
+    updated = [l for l in lines if "loss/pg" in l]
+    assert updated, "no update happened"
+    assert all("kl/ref" in l and l["kl/ref"] >= 0 for l in updated)
+    ckpt = tmp_path / "lora" / "checkpoints" / "step_000002"
+    assert (ckpt / "adapter" / "adapter_config.json").is_file() and (ckpt / "model.safetensors").is_file()
+    cfg = load_config(tmp_path / "lora" / "config.yaml", ["train.max_steps=3"])
+    main(cfg, resume=tmp_path / "lora")
+    assert [l["step"] for l in _train_lines(tmp_path / "lora")] == [1, 2, 3]

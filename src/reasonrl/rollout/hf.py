@@ -36,18 +36,20 @@ class HFEngine:
     def __init__(self, model, tokenizer, *, dtype: torch.dtype | None = None, max_batch: int = 64):
         self.tok = tokenizer
         self.max_batch = max_batch  # prompts*G rows per generate call: bounds the KV-cache memory
-        base = model.get_base_model() if hasattr(model, "get_base_model") else model
+        peft = hasattr(model, "merge_and_unload")
+        base = model.get_base_model() if peft else model
         if dtype is None or dtype == next(base.parameters()).dtype:
+            # generate with the trainer's own modules (LoRA layers included, live): nothing to sync
             self.model, self.owns_copy = base, False
         else:
-            self.model, self.owns_copy = copy.deepcopy(base).to(dtype), True
-            self.sync_weights(model)
+            plain = copy.deepcopy(model).merge_and_unload() if peft else copy.deepcopy(base)
+            self.model, self.owns_copy = plain.to(dtype), True
         self.model.eval()
 
     @torch.no_grad()
     def sync_weights(self, model) -> None:
-        if not self.owns_copy and not hasattr(model, "merge_adapter"):
-            return  # generating with the trainer's own weights: nothing to copy
+        if not self.owns_copy:
+            return
         src = _merged_named_params(model)
         for name, p in self.model.named_parameters():
             p.copy_(src[name])
@@ -57,8 +59,13 @@ class HFEngine:
         t0 = time.perf_counter()
         per_call = max(1, self.max_batch // params.n)
         out = Rollouts([], [], [], [], 0.0)
-        for i in range(0, len(prompts), per_call):
-            self._generate_chunk(prompts[i : i + per_call], params, out)
+        training = self.model.training  # shared with the trainer: sample without dropout, then hand it back
+        self.model.eval()
+        try:
+            for i in range(0, len(prompts), per_call):
+                self._generate_chunk(prompts[i : i + per_call], params, out)
+        finally:
+            self.model.train(training)
         out.seconds = time.perf_counter() - t0
         return out
 
