@@ -66,3 +66,16 @@ def test_top_p_keeps_only_the_nucleus():
     assert set(draws.tolist()) == {0, 1}  # 0.5 + 0.3 >= 0.7: tokens 2 and 3 are cut
     frac0 = (draws == 0).float().mean().item()
     assert abs(frac0 - 0.5 / 0.8) < 0.05
+
+
+def test_stop_string_ends_the_reply_text(tiny):
+    """Whatever a token carries past a stop string is cut from the text the verifiers see."""
+    model, tok = tiny
+    torch.manual_seed(3)
+    eng = DecodeEngine(model, tok)
+    ro = eng.generate(PROMPTS[:1], SamplingParams(n=4, max_new_tokens=12, temperature=1.0))
+    stop = tok.decode(ro.completion_ids[0][2:4], skip_special_tokens=True)  # a string this sample will produce
+    assert stop
+    torch.manual_seed(3)
+    ro2 = eng.generate(PROMPTS[:1], SamplingParams(n=4, max_new_tokens=12, temperature=1.0, stop=[stop]))
+    assert ro2.texts[0].endswith(stop) and len(ro2.completion_ids[0]) <= 4

@@ -32,6 +32,19 @@ class Rollouts:
         return sum(len(c) for c in self.completion_ids)
 
 
+def cut_at_stop(text: str, stop: list[str]) -> str:
+    """Text up to and including the first stop string. A token can run past a stop string ("></" style
+    merges), and whatever follows it is not part of the reply the verifiers should judge.
+
+    >>> cut_at_stop("<answer>8</answer><", ["</answer>"])
+    '<answer>8</answer>'
+    >>> cut_at_stop("no stop here", ["</answer>"])
+    'no stop here'
+    """
+    ends = [text.find(s) + len(s) for s in stop if s and s in text]
+    return text[: min(ends)] if ends else text
+
+
 class RolloutEngine(Protocol):
     def generate(self, prompts: list[str], params: SamplingParams) -> Rollouts: ...
 

@@ -14,7 +14,7 @@ import time
 
 import torch
 
-from reasonrl.rollout.base import Rollouts, SamplingParams
+from reasonrl.rollout.base import Rollouts, SamplingParams, cut_at_stop
 from reasonrl.rollout.hf import HFEngine
 
 
@@ -23,7 +23,7 @@ def sample_next(logits: torch.Tensor, temperature: float, top_p: float, generato
 
     >>> sample_next(torch.tensor([[0.0, 2.0, 1.0]]), 0.0, 1.0).tolist()
     [1]
-    >>> torch.manual_seed(0); sample_next(torch.tensor([[0.0, 9.0, 1.0]]), 1.0, 0.5).tolist()
+    >>> sample_next(torch.tensor([[0.0, 9.0, 1.0]]), 1.0, 0.5, torch.Generator().manual_seed(0)).tolist()
     [1]
     """
     if temperature <= 0:
@@ -80,7 +80,7 @@ class DecodeEngine(HFEngine):
             prompt = enc["input_ids"][r // G][enc["attention_mask"][r // G].bool()].tolist()
             out.prompt_ids.append(prompt)
             out.completion_ids.append(gen[r])
-            out.texts.append(tok.decode(gen[r], skip_special_tokens=True))
+            out.texts.append(cut_at_stop(tok.decode(gen[r], skip_special_tokens=True), params.stop))
             out.truncated.append(not done[r])
 
     def _hit_stop(self, ids: list[int], stop: list[str]) -> bool:

@@ -11,7 +11,7 @@ import time
 
 import torch
 
-from reasonrl.rollout.base import Rollouts, SamplingParams
+from reasonrl.rollout.base import Rollouts, SamplingParams, cut_at_stop
 
 
 def _merged_named_params(model) -> dict[str, torch.Tensor]:
@@ -93,6 +93,6 @@ class HFEngine:
             completion = ids if end is None else ids[: end + 1]  # keep the stop token: the model learns to stop
             out.prompt_ids.append(prompt)
             out.completion_ids.append(completion)
-            out.texts.append(tok.decode(completion, skip_special_tokens=True))
+            out.texts.append(cut_at_stop(tok.decode(completion, skip_special_tokens=True), params.stop))
             stopped_by_string = bool(params.stop) and any(s in out.texts[-1] for s in params.stop)
             out.truncated.append(end is None and len(ids) >= params.max_new_tokens and not stopped_by_string)
