@@ -118,3 +118,15 @@ def test_shared_examples_all_agree():
 ])
 def test_word_problem_conclusions(completion, reference, expected):
     assert verify(completion, reference) is expected
+
+
+@pytest.mark.parametrize("completion, reference, expected", [
+    ("<think>\n0 + 4</think><answer>0 + 4</answer>", "4", False),  # the expression copied back is no answer
+    ("<answer>3 \\times 5</answer>", "15", False),
+    ("<answer>7 - 2</answer>", "5", False),
+    ("<answer>0 + 4</answer>", "0 + 4", True),                     # unless the reference is that expression
+    ("<answer>2^{10}</answer>", "1024", True),
+    ("<answer>1/3</answer>", "1/3", True),
+])
+def test_unevaluated_arithmetic_is_not_an_answer(completion, reference, expected):
+    assert verify(completion, reference) is expected

@@ -219,7 +219,15 @@ def fast_match(pred: str, ref: str) -> bool | None:
         return percent is not None and "%" not in ref and parse_number(percent.group(1)) == ref_value
     if hedged(pred):
         return False
+    if _UNEVALUATED.fullmatch(pred.strip().strip("$").strip()):
+        # "0 + 4" for "0 + 4 =": restating the question is not answering it (a policy learned to copy the
+        # expression into <answer> and let symbolic equivalence evaluate it)
+        return False
     return _number_in_sentence(pred, ref_value)
+
+
+_NUM = r"\(?\s*[-−]?\d+(?:\.\d+)?\s*\)?"
+_UNEVALUATED = re.compile(rf"{_NUM}(?:\s*(?:[-+*×÷−]|\\times|\\div|\\cdot)\s*{_NUM})+")
 
 
 _QUALIFIER = re.compile(r"\b(?:not|no|never|at least|at most|more than|less than|fewer than|over|under|above|below|"
