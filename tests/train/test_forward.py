@@ -28,3 +28,37 @@ def test_group_logprobs_equal_packed_values_and_grads(tiny_model_dir):
     for n, p in model.named_parameters():
         torch.testing.assert_close(p.grad, grads_a[n], atol=1e-5, rtol=1e-4, msg=n)
     assert lp_b[3].abs().sum() == 0  # the empty completion contributes nothing
+
+
+def test_length_buckets_cover_rows_once_and_cut_padding():
+    from reasonrl.train.forward import length_buckets
+
+    lengths = [48, 10, 9, 10, 11, 48, 2, 0]
+    b = length_buckets(lengths)
+    assert sorted(i for bucket in b for i in bucket) == list(range(len(lengths)))
+    padded = sum(len(bk) * max(max(lengths[i] for i in bk), 1) for bk in b)
+    assert padded < 0.6 * len(lengths) * 48                    # one bucket would pad every row to 48
+    assert [sorted(bk) for bk in b if 0 in bk] == [[0, 5]]     # the two long ones go together
+    assert length_buckets([7]) == [[0]] and length_buckets([3, 3, 3]) == [[0, 1, 2]]
+
+
+def test_group_logprobs_bucketed_equal_packed(tiny_model_dir):
+    """Several length buckets (one long completion, several short): still exact values and gradients."""
+    from reasonrl.train.forward import length_buckets
+
+    torch.manual_seed(1)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    prompt = [5, 17, 300, 42]
+    comps = [[11] * 30, [7, 8], [100, 200, 2], [9, 9], [31] * 29]
+    assert len(length_buckets([len(c) for c in comps])) >= 2
+    adv = torch.tensor([1.0, -0.5, 0.25, 2.0, -1.0])
+    batch = pack([prompt] * len(comps), comps, pad_id=2)
+    lp_a, _ = completion_logprobs(model, batch)
+    (lp_a.sum(-1) * adv).sum().backward()
+    grads_a = {n: p.grad.clone() for n, p in model.named_parameters()}
+    model.zero_grad()
+    lp_b, _, _ = group_logprobs(model, prompt, comps, pad_id=2)
+    (lp_b.sum(-1) * adv).sum().backward()
+    torch.testing.assert_close(lp_b, lp_a, atol=1e-5, rtol=1e-5)
+    for n, p in model.named_parameters():
+        torch.testing.assert_close(p.grad, grads_a[n], atol=1e-5, rtol=1e-4, msg=n)

@@ -45,6 +45,7 @@ class TaskConfig(_Strict):
 
 class RolloutConfig(_Strict):
     engine: Literal["hf", "hf_generate", "vllm"] = Field("hf", description="hf: shared-prefill decode loop over transformers; hf_generate: plain model.generate; vllm: GPU")
+    transposed_weights: bool = Field(True, description="decode with a contiguous [in, out] copy of each float32 CPU Linear weight, refreshed per rollout: same values, 2-4x faster skinny matmuls (rollout/fastlinear.py)")
     num_generations: int = Field(8, ge=1, description="G: samples per prompt")
     prompts_per_step: int = Field(2, ge=1, description="B: prompts per optimizer step")
     max_new_tokens: int = Field(48, ge=1, description="completion length cap; longer ones are truncated")

@@ -15,6 +15,7 @@ import time
 import torch
 
 from reasonrl.rollout.base import Rollouts, SamplingParams, cut_at_stop
+from reasonrl.rollout.fastlinear import TransposedLinears
 from reasonrl.rollout.hf import HFEngine
 
 
@@ -39,6 +40,17 @@ def sample_next(logits: torch.Tensor, temperature: float, top_p: float, generato
 
 class DecodeEngine(HFEngine):
     """Same interface and weight handling as `HFEngine`; a faster `generate` for groups of samples."""
+
+    def __init__(self, model, tokenizer, *, dtype: torch.dtype | None = None, max_batch: int = 64,
+                 transposed_weights: bool = True):
+        super().__init__(model, tokenizer, dtype=dtype, max_batch=max_batch)
+        self._fast = TransposedLinears(self.model) if transposed_weights else None
+
+    def generate(self, prompts: list[str], params: SamplingParams) -> Rollouts:
+        if self._fast is None:
+            return super().generate(prompts, params)
+        with self._fast.active():  # float32 CPU linears read a fresh [in, out] copy: 2-4x faster skinny matmuls
+            return super().generate(prompts, params)
 
     @torch.no_grad()
     def _generate_chunk(self, prompts: list[str], params: SamplingParams, out: Rollouts) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
+from transformers import DynamicCache
 
 
 @dataclass
@@ -71,16 +73,46 @@ def completion_logprobs(
     return logprobs * batch.mask, entropy
 
 
+def length_buckets(lengths: list[int], overhead: float = 16.0) -> list[list[int]]:
+    """Split rows into buckets that minimise padded tokens: sum over buckets of (rows x longest + overhead).
+
+    A padded token costs a full forward+backward (~13 ms for 135M params on 2 cores); an extra bucket
+    costs one more call whose small matmuls run slower, measured here at about 16 tokens' worth (8
+    samples, lengths [48, 20, 19, ..., 15]: forward+backward 6.9 s in one bucket, 5.4 s in two). Rows are
+    sorted longest first; an O(n^2) dynamic programme over the cut points finds the optimum.
+
+    >>> length_buckets([48, 3, 4, 2])      # one rambling sample no longer pads the three short ones to 48
+    [[0], [2, 1, 3]]
+    >>> length_buckets([5, 5, 4, 5])       # nearly equal lengths: one call is cheaper than two
+    [[0, 1, 3, 2]]
+    """
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    L = [max(1, lengths[i]) for i in order]
+    n = len(L)
+    best, cut = [0.0] + [float("inf")] * n, [0] * (n + 1)      # best[j]: cost of the first j sorted rows
+    for j in range(1, n + 1):
+        for i in range(j):                                      # bucket = sorted rows i..j-1, longest is L[i]
+            c = best[i] + (j - i) * L[i] + overhead
+            if c < best[j]:
+                best[j], cut[j] = c, i
+    out, j = [], n
+    while j > 0:
+        out.append(order[cut[j] : j])
+        j = cut[j]
+    return out[::-1]
+
+
 def group_logprobs(
     model, prompt: list[int], completions: list[list[int]], pad_id: int, *, temperature: float = 1.0,
     bf16: bool = False, with_entropy: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
     """Like `completion_logprobs` for n completions of ONE prompt, encoding the prompt once.
 
-    The prompt's forward runs once (batch 1) with autograd on, its KV cache is repeated n times, and the
-    completions attend to it; gradients flow back through the repeat into that single prompt forward, so
-    the result and its gradient are exact. Prompt tokens usually outnumber completion tokens in these
-    tasks, so training does ~G times less prompt work than packing every sample with its own prompt copy.
+    The prompt's forward runs once (batch 1) with autograd on; its KV cache is repeated for the
+    completions, which attend to it; gradients flow back through the repeat into that single prompt
+    forward, so the result and its gradient are exact. Completions run in length buckets
+    (`length_buckets`), each padded only to its own longest row: padding is computed like real tokens,
+    and one 48-token sample would otherwise make seven 10-token ones cost 48 each.
     Returns (logprobs [n, T], entropy [n, T] or None, mask [n, T]).
     """
     n, P = len(completions), len(prompt)
@@ -91,19 +123,30 @@ def group_logprobs(
         if c:
             comp[i, : len(c)] = torch.tensor(c)
             mask[i, : len(c)] = 1
-    attn = torch.cat([torch.ones(n, P, dtype=torch.long), mask.long()], dim=1)   # [n, P+T]
-    pos = torch.arange(P, P + T).expand(n, T)
+    rows_lp: list[torch.Tensor | None] = [None] * n
+    rows_ent: list[torch.Tensor | None] = [None] * n
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         head = model(input_ids=torch.tensor([prompt]), use_cache=True, logits_to_keep=1)
-        cache = head.past_key_values
-        cache.batch_repeat_interleave(n)                                          # differentiable repeat
-        body = model(input_ids=comp, attention_mask=attn, position_ids=pos, past_key_values=cache, use_cache=True)
-    first = head.logits[:, -1:].expand(n, 1, -1)                                  # [n, 1, V] predicts token 0
-    logits = torch.cat([first, body.logits[:, :-1]], dim=1).float() / temperature # [n, T, V]
-    lse = torch.logsumexp(logits, dim=-1)                                         # [n, T]
-    logprobs = logits.gather(-1, comp.unsqueeze(-1)).squeeze(-1) - lse            # [n, T]
-    entropy = None
-    if with_entropy:
-        with torch.no_grad():
-            entropy = lse - (torch.softmax(logits, dim=-1) * logits).sum(-1)
+        kv = [(layer.keys, layer.values) for layer in head.past_key_values.layers]   # [1, H, P, D] each
+        first = head.logits[:, -1:]                                                  # [1, 1, V] predicts token 0
+        for idx in length_buckets([len(c) for c in completions]):
+            nb, Tb = len(idx), max(1, max(len(completions[i]) for i in idx))
+            ids, m = comp[idx, :Tb], mask[idx, :Tb]                                  # [nb, Tb]
+            cache = DynamicCache(ddp_cache_data=[(k.expand(nb, -1, -1, -1), v.expand(nb, -1, -1, -1)) for k, v in kv],
+                                 config=model.config)                                # differentiable, no copy
+            body = model(input_ids=ids, attention_mask=torch.cat([torch.ones(nb, P, dtype=torch.long), m.long()], 1),
+                         position_ids=torch.arange(P, P + Tb).expand(nb, Tb), past_key_values=cache, use_cache=True)
+            logits = torch.cat([first.expand(nb, 1, -1), body.logits[:, :-1]], dim=1).float() / temperature  # [nb, Tb, V]
+            lse = torch.logsumexp(logits, dim=-1)                                    # [nb, Tb]
+            lp = logits.gather(-1, ids.unsqueeze(-1)).squeeze(-1) - lse              # [nb, Tb]
+            ent = None
+            if with_entropy:
+                with torch.no_grad():
+                    ent = lse - (torch.softmax(logits, dim=-1) * logits).sum(-1)
+            for r, i in enumerate(idx):
+                rows_lp[i] = F.pad(lp[r], (0, T - Tb))
+                if ent is not None:
+                    rows_ent[i] = F.pad(ent[r], (0, T - Tb))
+    logprobs = torch.stack(rows_lp)                                                  # [n, T]
+    entropy = torch.stack(rows_ent) if with_entropy else None
     return logprobs * mask, entropy, mask

@@ -52,8 +52,10 @@ def build_model(cfg: Config, resume_ckpt: Path | None = None):
 def build_engine(cfg: Config, model, tok):
     if cfg.rollout.engine == "vllm":
         raise SystemExit("reasonrl: rollout.engine=vllm needs a GPU and the optional extra: pip install 'reasonrl[gpu]'")
-    cls = DecodeEngine if cfg.rollout.engine == "hf" else HFEngine
-    return cls(model, tok, dtype=torch.bfloat16 if use_bf16(cfg) else None)
+    dtype = torch.bfloat16 if use_bf16(cfg) else None
+    if cfg.rollout.engine == "hf":
+        return DecodeEngine(model, tok, dtype=dtype, transposed_weights=cfg.rollout.transposed_weights)
+    return HFEngine(model, tok, dtype=dtype)
 
 
 def build_optimizer(cfg: Config, model):

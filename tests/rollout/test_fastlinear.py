@@ -1,0 +1,43 @@
+"""Decoding through transposed weight copies must change nothing but speed."""
+from __future__ import annotations
+
+import torch
+from transformers import AutoModelForCausalLM
+
+from reasonrl.rollout.fastlinear import TransposedLinears
+
+
+def test_active_copies_give_same_logits_and_restore_forward(tiny_model_dir):
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
+    ids = torch.randint(0, model.config.vocab_size, (3, 9))
+    fast = TransposedLinears(model)
+    with torch.no_grad():
+        want = model(input_ids=ids).logits
+        with fast.active():
+            got = model(input_ids=ids).logits
+            assert all("forward" in vars(m) for m in fast._buf)           # really patched
+            assert all(b.is_contiguous() and b.shape == (m.in_features, m.out_features) for m, b in fast._buf.items())
+        assert not any("forward" in vars(m) for m in fast._buf)           # and restored
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+    assert len(fast._buf) >= 7 * model.config.num_hidden_layers
+
+
+def test_refresh_follows_optimizer_updates_and_skips_unchanged(tiny_model_dir):
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    fast = TransposedLinears(model)
+    fast.refresh()
+    n_all = fast.copied
+    assert n_all > 0
+    fast.refresh()
+    assert fast.copied == 0                     # nothing changed: nothing copied (frozen LoRA bases cost nothing)
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    ids = torch.randint(0, model.config.vocab_size, (2, 6))
+    model(input_ids=ids, labels=ids).loss.backward()
+    opt.step()
+    model.eval()
+    with torch.no_grad():
+        want = model(input_ids=ids).logits
+        with fast.active():
+            assert fast.copied == n_all         # every trained weight re-copied after the step
+            got = model(input_ids=ids).logits
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
