@@ -77,3 +77,31 @@ def format_score(completion: str) -> float:
     (1.0, 0.25, 0.0)
     """
     return 0.25 * sum(format_pieces(completion))
+
+
+def thinking_text(completion: str) -> str | None:
+    """The text inside `<think>…</think>` (None when the thinking is never closed).
+
+    >>> thinking_text("<think> 2 + 6 = 8 </think><answer>8</answer>"), thinking_text("8</think>"), thinking_text("8")
+    ('2 + 6 = 8', '8', None)
+    """
+    text = _with_think(completion)
+    a, b = text.find("<think>"), text.find("</think>")
+    return text[a + len("<think>") : b].strip() if 0 <= a < b else None
+
+
+def thinking_stats(completions: list[str]) -> dict[str, float]:
+    """Reward-hacking guards for the thinking: mean length in words, and distinct word bigrams / bigrams
+    across the batch (1.0 = every bigram different; near 0 = the same boilerplate everywhere).
+
+    >>> thinking_stats(["<think>2 + 6 = 8</think>", "<think>2 + 6 = 8</think>", "no tags"])
+    {'think/closed_frac': 0.6666666666666666, 'think/words_mean': 5.0, 'think/distinct2': 0.5}
+    """
+    thoughts = [t for t in map(thinking_text, completions) if t is not None]
+    words = [t.split() for t in thoughts]
+    bigrams = [tuple(w[i : i + 2]) for w in words for i in range(len(w) - 1)]
+    return {
+        "think/closed_frac": len(thoughts) / max(len(completions), 1),
+        "think/words_mean": sum(map(len, words)) / max(len(words), 1),
+        "think/distinct2": len(set(bigrams)) / max(len(bigrams), 1),
+    }

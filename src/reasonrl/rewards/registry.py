@@ -55,6 +55,19 @@ def accuracy(completions: list[str], **columns) -> list[float]:
     return scores
 
 
+def accuracy_lenient(completions: list[str], **columns) -> list[float]:
+    """`accuracy` that also reads untagged answers ("2 + 6 = 8. The final answer is 8"), whatever the template.
+
+    A shaping term for tag formats: next to the strict `accuracy` it keeps paying the base model's own
+    correct arithmetic while the tags are still being learned, so the format is not bought by forgetting
+    how to add (docs/r1zero-on-a-laptop.md).
+
+    >>> accuracy_lenient(["2 + 6 = 8. The final answer is 8.", "<think>x</think><answer>8</answer>", "9"], answer=["8"] * 3)
+    [1.0, 1.0, 0.0]
+    """
+    return accuracy(completions, **{**columns, "lenient": True})
+
+
 def format_strict(completions: list[str], **columns) -> list[float]:
     """1.0 for the exact `<think>…</think><answer>…</answer>` shape, else 0.0.
 
@@ -124,6 +137,7 @@ def code(completions: list[str], **columns) -> list[float]:
 
 REWARDS: dict[str, Callable[..., list]] = {
     "accuracy": accuracy,
+    "accuracy_lenient": accuracy_lenient,
     "format": format_strict,
     "format_partial": format_partial,
     "exact_match": exact_match,
@@ -140,7 +154,7 @@ def get_reward_fn(name: str) -> Callable[..., list]:
     >>> get_reward_fn("nope")
     Traceback (most recent call last):
     ...
-    ValueError: unknown reward 'nope'; valid: accuracy, format, format_partial, exact_match, multiple_choice, code, or module:function
+    ValueError: unknown reward 'nope'; valid: accuracy, accuracy_lenient, format, format_partial, exact_match, multiple_choice, code, or module:function
     """
     if name in REWARDS:
         return REWARDS[name]

@@ -30,7 +30,7 @@ from reasonrl.algos import get_advantage_fn, grpo_loss, group_has_variance
 from reasonrl.config import Config, dump_config
 from reasonrl.model import load_model
 from reasonrl.eval.heldout import generate_and_score, reward_columns
-from reasonrl.rewards import RewardRunner, format_ok
+from reasonrl.rewards import RewardRunner, format_ok, thinking_stats
 from reasonrl.rollout.base import SamplingParams
 from reasonrl.tasks import load_task, render_prompt
 from reasonrl.train.checkpoint import load_trainer_state, rng_state, save_checkpoint, set_rng_state
@@ -97,6 +97,7 @@ def train_step(cfg: Config, model, engine, optimizer, scheduler, runner, tokeniz
         "reward/std": rewards.std().item() if len(rewards) > 1 else 0.0,
         "acc/mean": sum(acc) / len(acc),
         "format/rate": sum(fmt) / len(fmt),
+        **thinking_stats(responses),   # guards against an empty or boilerplate <think> (reward hacking)
         "len/response_mean": sum(lens) / len(lens),
         "len/response_max": max(lens),
         "len/truncated_frac": sum(ro.truncated) / len(ro.truncated),
