@@ -52,6 +52,8 @@ class RolloutConfig(_Strict):
     top_p: float = Field(1.0, gt=0.0, le=1.0, description="nucleus sampling mass")
     stop: list[str] = Field(default_factory=list, description="extra stop strings (EOS always stops)")
     skip_zero_variance: bool = Field(True, description="drop groups whose rewards are all equal: they carry no gradient")
+    seed_per_prompt: bool | None = Field(None, description="sample each group from its own seed (train.seed, step, prompt): the same samples on any number of processes; None = on only with >1 process (resolved at start and saved)")
+    return_logprobs: bool = Field(False, description="the engine also returns sampled-token log-probs, logged as kl/rollout_vs_train (the vllm engine always does)")
 
 
 class RewardConfig(_Strict):
@@ -94,6 +96,12 @@ class TrainConfig(_Strict):
     eval_max_new_tokens: int | None = Field(None, ge=1, description="completion cap for evals; None = rollout.max_new_tokens")
 
 
+class RayConfig(_Strict):
+    address: str | None = Field(None, description="Ray cluster for the reward pool ('auto', 'ray://head:10001', or 'local' to start one here); None = no Ray, rewards run in a local worker process")
+    num_reward_workers: int = Field(2, ge=1, description="reward actors in the pool; a step's completions are split across them")
+    num_cpus: int | None = Field(None, ge=1, description="CPUs a 'local' Ray instance may use; None = Ray's default (all)")
+
+
 class Config(_Strict):
     run_dir: str | None = Field(None, description="output folder; None = runs/<task>-<timestamp>")
     model: ModelConfig = Field(default_factory=ModelConfig)
@@ -103,3 +111,4 @@ class Config(_Strict):
     algo: AlgoConfig = Field(default_factory=AlgoConfig)
     optim: OptimConfig = Field(default_factory=OptimConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
+    ray: RayConfig = Field(default_factory=RayConfig)

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import torch
 
+from reasonrl.algos import kl_k3, masked_mean
+
 
 @dataclass
 class PackedBatch:
@@ -91,10 +93,12 @@ def group_logprobs(
         if c:
             comp[i, : len(c)] = torch.tensor(c)
             mask[i, : len(c)] = 1
-    attn = torch.cat([torch.ones(n, P, dtype=torch.long), mask.long()], dim=1)   # [n, P+T]
-    pos = torch.arange(P, P + T).expand(n, T)
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-        head = model(input_ids=torch.tensor([prompt]), use_cache=True, logits_to_keep=1)
+    dev = model.device  # cpu, or this rank's GPU
+    comp, mask = comp.to(dev), mask.to(dev)
+    attn = torch.cat([torch.ones(n, P, dtype=torch.long, device=dev), mask.long()], dim=1)   # [n, P+T]
+    pos = torch.arange(P, P + T, device=dev).expand(n, T)
+    with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
+        head = model(input_ids=torch.tensor([prompt], device=dev), use_cache=True, logits_to_keep=1)
         cache = head.past_key_values
         cache.batch_repeat_interleave(n)                                          # differentiable repeat
         body = model(input_ids=comp, attention_mask=attn, position_ids=pos, past_key_values=cache, use_cache=True)
@@ -107,3 +111,22 @@ def group_logprobs(
         with torch.no_grad():
             entropy = lse - (torch.softmax(logits, dim=-1) * logits).sum(-1)
     return logprobs * mask, entropy, mask
+
+
+def rollout_logprob_gap(rollout_logprobs: list[list[float]], logprobs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """How far the engine that sampled is from the trainer: masked mean k3 estimate of KL(rollout || train),
+    from the sampled tokens' log-probs under each ([n] lists of per-token values; [n, T] tensors).
+    0 when they agree; a bf16 rollout copy or a vLLM kernel shows up here as a small positive number.
+
+    >>> train, mask = torch.log(torch.tensor([[0.25, 0.5]])), torch.ones(1, 2)
+    >>> rollout_logprob_gap([train[0].tolist()], train, mask).item()
+    0.0
+    >>> half = torch.tensor(0.5).log().item()    # token 0: p=0.5 when sampled, 0.25 in training; k3 = 0.1931
+    >>> round(rollout_logprob_gap([[half, half]], train, mask).item(), 4)
+    0.0966
+    """
+    ro = torch.zeros_like(logprobs)
+    for i, row in enumerate(rollout_logprobs):
+        ro[i, : len(row)] = torch.tensor(row, dtype=logprobs.dtype)
+    # sampled from the rollout policy, so k3 with log-ratio (train - rollout) estimates KL(rollout || train)
+    return masked_mean(kl_k3(ro, torch.where(mask.bool(), logprobs, ro)), mask)
