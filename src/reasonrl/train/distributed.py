@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from reasonrl.rewards.runner import RewardResult
+from reasonrl.rewards.runner import RewardResult, concat_results
 from reasonrl.rollout.base import Rollouts
 
 
@@ -144,10 +144,7 @@ def gather_step(dist: Dist, ro: Rollouts, rew: RewardResult) -> tuple[Rollouts, 
     merged = Rollouts(cat(r.prompt_ids for r in ros), cat(r.completion_ids for r in ros), cat(r.texts for r in ros),
                       cat(r.truncated for r in ros), max(r.seconds for r in ros),  # generation ran in parallel
                       logprobs=cat(r.logprobs for r in ros) if ros[0].logprobs is not None else None)
-    scores = RewardResult(total=cat(r.total for r in rews),
-                          per_func={k: cat(r.per_func[k] for r in rews) for k in rews[0].per_func},
-                          errors=sum(r.errors for r in rews), timeouts=sum(r.timeouts for r in rews))
-    return merged, scores
+    return merged, concat_results(list(rews))
 
 
 def sum_metrics(dist: Dist, sums: dict[str, float]) -> dict[str, float]:

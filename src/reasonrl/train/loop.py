@@ -30,14 +30,14 @@ from reasonrl.algos import get_advantage_fn, grpo_loss, group_has_variance
 from reasonrl.config import Config, dump_config
 from reasonrl.model import load_model
 from reasonrl.eval.heldout import generate_and_score, reward_columns
-from reasonrl.rewards import RewardRunner, format_ok
+from reasonrl.rewards import format_ok
 from reasonrl.rollout.base import SamplingParams
 from reasonrl.tasks import load_task, render_prompt
 from reasonrl.train.checkpoint import load_trainer_state, rng_state, save_checkpoint, set_rng_state
 from reasonrl.train.distributed import Dist, NullLogger, gather_step, init_dist, sampling_seeds, sum_metrics
 from reasonrl.train.forward import group_logprobs, rollout_logprob_gap
 from reasonrl.train.runlog import RunLogger, peak_rss_mb
-from reasonrl.train.setup import build_engine, build_model, build_optimizer, default_run_dir, use_bf16
+from reasonrl.train.setup import build_engine, build_model, build_optimizer, build_reward_runner, default_run_dir, use_bf16
 
 
 @dataclass
@@ -285,7 +285,7 @@ def main(cfg: Config, resume: str | Path | None = None) -> dict:
         print(f"reasonrl: resumed {run_dir} at step {step}", file=sys.stderr)
 
     logger = RunLogger(run_dir) if dist.main else NullLogger()
-    runner = RewardRunner(cfg.reward.funcs, cfg.reward.weights, cfg.reward.timeout_s)
+    runner = build_reward_runner(cfg)
     heldout = splits.heldout
     config_yaml = (run_dir / "config.yaml").read_text() if dist.main else ""
 

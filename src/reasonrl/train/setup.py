@@ -9,6 +9,7 @@ import torch
 
 from reasonrl.config import Config
 from reasonrl.model import load_model
+from reasonrl.rewards import RewardRunner
 from reasonrl.rollout.decode import DecodeEngine
 from reasonrl.rollout.hf import HFEngine
 
@@ -54,6 +55,17 @@ def build_engine(cfg: Config, model, tok):
         raise SystemExit("reasonrl: rollout.engine=vllm needs a GPU and the optional extra: pip install 'reasonrl[gpu]'")
     cls = DecodeEngine if cfg.rollout.engine == "hf" else HFEngine
     return cls(model, tok, dtype=torch.bfloat16 if use_bf16(cfg) else None)
+
+
+def build_reward_runner(cfg: Config):
+    """Rewards in a local worker process, or on a pool of Ray actors when `ray.address` is set."""
+    rc = cfg.reward
+    if cfg.ray.address is None:
+        return RewardRunner(rc.funcs, rc.weights, rc.timeout_s)
+    from reasonrl.rewards.ray_pool import RayRewardPool
+
+    return RayRewardPool(rc.funcs, rc.weights, rc.timeout_s, num_workers=cfg.ray.num_reward_workers,
+                         address=cfg.ray.address, num_cpus=cfg.ray.num_cpus)
 
 
 def build_optimizer(cfg: Config, model):
