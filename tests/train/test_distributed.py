@@ -54,6 +54,7 @@ def test_two_processes_equal_one_and_resume_on_one(tmp_path, tiny_model_dir, par
     lines_one, lines_two = _train_lines(one), _train_lines(two)
     assert [l["step"] for l in lines_two] == [1, 2]            # rank 1 logged nothing: no duplicate lines
     assert all("loss/pg" in l for l in lines_one[:3]), "a step without an update would prove nothing"
+    assert "kl/rollout_vs_train" not in lines_one[0]              # logprobs not asked for: not computed
     for a, b in zip(lines_one, lines_two):                     # identical samples, rewards and loss
         assert a["reward/mean"] == b["reward/mean"] and a["len/response_mean"] == b["len/response_mean"]
         assert a["train/num_seqs"] == b["train/num_seqs"]

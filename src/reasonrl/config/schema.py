@@ -53,6 +53,8 @@ class RolloutConfig(_Strict):
     stop: list[str] = Field(default_factory=list, description="extra stop strings (EOS always stops)")
     skip_zero_variance: bool = Field(True, description="drop groups whose rewards are all equal: they carry no gradient")
     seed_per_prompt: bool | None = Field(None, description="sample each group from its own seed (train.seed, step, prompt): the same samples on any number of processes; None = on only with >1 process (resolved at start and saved)")
+    vllm_gpu_memory_utilization: float = Field(0.3, gt=0.0, le=1.0, description="engine vllm: fraction of the GPU vLLM may take for weights + KV cache while awake (it sleeps during updates)")
+    vllm_max_model_len: int | None = Field(None, ge=16, description="engine vllm: longest prompt + completion; None = the model's own limit")
     return_logprobs: bool = Field(False, description="the engine also returns sampled-token log-probs, logged as kl/rollout_vs_train (the vllm engine always does)")
 
 

@@ -266,10 +266,10 @@ def main(cfg: Config, resume: str | Path | None = None) -> dict:
     seed_everything(cfg.train.seed)
 
     splits = load_task(cfg.task)
-    model, tok, _ = build_model(cfg, ckpt)
+    model, tok, model_path = build_model(cfg, ckpt)
     model.to(dist.device)
     bf16 = use_bf16(cfg)
-    engine = build_engine(cfg, model, tok)
+    engine = build_engine(cfg, model, tok, model_path)
     ref_model = None
     if cfg.algo.beta > 0:  # the frozen start policy; never loaded when beta == 0
         ref_model = load_model(cfg.model.path, cfg.model.dtype)[0].eval().requires_grad_(False).to(dist.device)

@@ -50,9 +50,15 @@ def build_model(cfg: Config, resume_ckpt: Path | None = None):
     return model, tok, path
 
 
-def build_engine(cfg: Config, model, tok):
+def build_engine(cfg: Config, model, tok, path: str | Path | None = None):
+    """The rollout engine `rollout.engine` names; `path` = the weights the model was loaded from (vllm reads them)."""
     if cfg.rollout.engine == "vllm":
-        raise SystemExit("reasonrl: rollout.engine=vllm needs a GPU and the optional extra: pip install 'reasonrl[gpu]'")
+        from reasonrl.rollout.vllm_engine import VLLMEngine
+
+        rc = cfg.rollout
+        return VLLMEngine(model, tok, path=path or cfg.model.path, gpu_memory_utilization=rc.vllm_gpu_memory_utilization,
+                          max_model_len=rc.vllm_max_model_len, seed=cfg.train.seed,
+                          dtype="bfloat16" if use_bf16(cfg) else "float32")
     cls = DecodeEngine if cfg.rollout.engine == "hf" else HFEngine
     return cls(model, tok, dtype=torch.bfloat16 if use_bf16(cfg) else None)
 
