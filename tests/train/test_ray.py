@@ -1,4 +1,4 @@
-"""Rewards on Ray actors: a local Ray instance on this machine (`ray.init(num_cpus=2)`), a tiny model.
+"""Rewards and rollouts on Ray actors: a local Ray instance on this machine (`ray.init(num_cpus=2)`), a tiny model.
 
 The reward function logs the process it ran in, so the test can tell a Ray worker from the trainer.
 ~40 s on 2 cores, most of it Ray's start-up.
@@ -65,7 +65,7 @@ def test_pool_scores_on_actors_and_counts_failures(local_ray):
 
     completions = ["a", "bb", "ccc", "dddd", "eeeee"]
     with RayRewardPool(["ray_rewards:parity_pid", "ray_rewards:boom", "ray_rewards:hang"], [1.0, 1.0, 1.0],
-                       timeout_s=1.0, num_workers=2) as pool:
+                       timeout_s=1.0, num_workers=2, cpus_per_worker=0.5) as pool:
         res = pool(completions, answer=["x"] * 5, lenient=True)
         assert res.total == [1.0, 0.0, 1.0, 0.0, 1.0]               # boom and hang score 0, parity counts
         assert res.per_func["ray_rewards:boom"] == [0.0] * 5
@@ -73,27 +73,34 @@ def test_pool_scores_on_actors_and_counts_failures(local_ray):
         parents = {ppid for _, ppid in _scorers(local_ray)}
         assert parents == set(pool.pids) and os.getpid() not in pool.pids   # each actor's reward subprocess
     with pytest.raises(ValueError, match="nope"):
-        RayRewardPool(["nope"], num_workers=1)
+        RayRewardPool(["nope"], num_workers=1, cpus_per_worker=0.5)
 
 
-def test_training_with_ray_rewards_equals_local(tmp_path, tiny_model_dir, local_ray):
+def test_training_with_ray_rollouts_and_rewards_equals_local(tmp_path, tiny_model_dir, local_ray, monkeypatch):
+    """Rollouts on 2 Ray actors and rewards on 2 more train exactly like one process (same seeds)."""
+    from reasonrl.rollout.ray_engine import RayRolloutEngine
+
+    generators, generate = set(), RayRolloutEngine.generate
+    monkeypatch.setattr(RayRolloutEngine, "generate", lambda self, *a: generators.update(self.pids()) or generate(self, *a))
     args = [f"model.path={tiny_model_dir}", "task.num_train=20", "task.num_heldout=4", "rollout.num_generations=4",
             "rollout.prompts_per_step=2", "rollout.max_new_tokens=8", "rollout.temperature=1.0",
-            "reward.funcs=[ray_rewards:parity_pid]", "train.max_steps=3", "train.eval_before_after=false",
+            "reward.funcs=[ray_rewards:parity_pid]", "train.max_steps=2", "train.eval_before_after=false",
             "optim.lr=1e-3", "train.max_minutes=null"]
-    main(load_config(None, args + [f"run_dir={tmp_path / 'ray'}", "ray.address=local", "ray.num_reward_workers=2"]))
+    main(load_config(None, args + [f"run_dir={tmp_path / 'ray'}", "ray.address=local", "ray.num_reward_workers=2",
+                                   "ray.num_rollout_workers=2", "ray.cpus_per_worker=0.5"]))
     on_ray = _scorers(local_ray)
-    main(load_config(None, args + [f"run_dir={tmp_path / 'local'}"]))
+    main(load_config(None, args + [f"run_dir={tmp_path / 'local'}", "rollout.seed_per_prompt=true"]))
     local = _scorers(local_ray)
 
     assert {ppid for _, ppid in local} == {os.getpid()}            # the trainer's own reward worker
     assert on_ray and os.getpid() not in {ppid for _, ppid in on_ray}
-    assert len({ppid for _, ppid in on_ray}) == 2                  # both actors scored
+    assert len({ppid for _, ppid in on_ray}) == 2                  # both reward actors scored
+    assert len(generators) == 2 and os.getpid() not in generators  # two rollout actors generated
     read = lambda run: [json.loads(l) for l in (tmp_path / run / "metrics.jsonl").read_text().splitlines()]  # noqa: E731
     for a, b in zip(read("ray"), read("local"), strict=True):
         assert a["reward/mean"] == b["reward/mean"] and a.get("loss/pg") == b.get("loss/pg")
         assert a["reward/errors"] == b["reward/errors"] == 0
     assert any("loss/pg" in l for l in read("ray"))
-    w_ray = load_file(tmp_path / "ray/checkpoints/step_000003/model.safetensors")
-    w_local = load_file(tmp_path / "local/checkpoints/step_000003/model.safetensors")
+    w_ray = load_file(tmp_path / "ray/checkpoints/step_000002/model.safetensors")
+    w_local = load_file(tmp_path / "local/checkpoints/step_000002/model.safetensors")
     assert all(torch.equal(w_ray[k], w_local[k]) for k in w_local)

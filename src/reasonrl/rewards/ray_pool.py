@@ -9,7 +9,7 @@ counted, because each actor runs the functions in its own reward subprocess (sig
 a hang in C code is killed). An actor that dies or stops answering is replaced; its chunk scores 0 and
 counts as errors / timeouts. Counts are per (function, chunk) call: a function that raises on every
 chunk counts once per actor. Reward modules must be importable on the Ray workers (same install, or a
-runtime_env). Each actor reserves 1 CPU.
+runtime_env). Each actor reserves `ray.cpus_per_worker` CPUs.
 """
 from __future__ import annotations
 
@@ -34,28 +34,32 @@ class _RewardActor:
         self.runner.close()
 
 
-def _import_ray():
+def connect_ray(address: str | None, num_cpus: int | None = None):
+    """The `ray` module, connected: to `address` ('auto', 'ray://head:10001'), or a new local instance for
+    'local'/None; an already initialised Ray (a test's, a user script's) is used as it is.
+    Returns (ray, whether this call started it)."""
     try:
         import ray
     except ImportError:
         raise SystemExit("reasonrl: ray.address is set but Ray is not installed: pip install 'reasonrl[ray]'") from None
-    return ray
+    if ray.is_initialized():
+        return ray, False
+    local = address in (None, "local")
+    ray.init(address=None if local else address, num_cpus=num_cpus if local else None, include_dashboard=False)
+    return ray, True
 
 
 class RayRewardPool:
     """`RewardRunner`'s interface (`pool(completions, **columns) -> RewardResult`, `close()`) over Ray actors."""
 
     def __init__(self, funcs: list[str], weights: list[float] | None = None, timeout_s: float = 10.0, *,
-                 num_workers: int = 2, address: str | None = "local", num_cpus: int | None = None) -> None:
-        ray = self.ray = _import_ray()
-        self.owns_ray = not ray.is_initialized()  # a test or a user script may have started it already
-        if self.owns_ray:
-            local = address in (None, "local")
-            ray.init(address=None if local else address, num_cpus=num_cpus if local else None,
-                     include_dashboard=False, log_to_driver=True)
+                 num_workers: int = 2, address: str | None = "local", num_cpus: int | None = None,
+                 cpus_per_worker: float = 1.0) -> None:
+        ray, self.owns_ray = connect_ray(address, num_cpus)
+        self.ray = ray
         self.args = (list(funcs), weights, timeout_s)
         self.wait_s = len(funcs) * (timeout_s + _GRACE_S) + _START_ALLOWANCE_S  # past this, the actor is stuck
-        self._cls = ray.remote(num_cpus=1)(_RewardActor)
+        self._cls = ray.remote(num_cpus=cpus_per_worker)(_RewardActor)
         self.actors = [self._start() for _ in range(num_workers)]
         try:  # the names are resolved in each actor's constructor: a typo fails here, in one line
             self.pids = ray.get([a.pid.remote() for a in self.actors])

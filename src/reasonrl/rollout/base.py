@@ -39,6 +39,14 @@ class Rollouts:
         return sum(len(c) for c in self.completion_ids)
 
 
+def concat_rollouts(parts: list[Rollouts], seconds: float) -> Rollouts:
+    """Rollouts of consecutive prompt chunks (ranks, Ray actors) as one, in chunk order."""
+    cat = lambda xs: [x for part in xs for x in part]  # noqa: E731
+    return Rollouts(cat(r.prompt_ids for r in parts), cat(r.completion_ids for r in parts), cat(r.texts for r in parts),
+                    cat(r.truncated for r in parts), seconds,
+                    logprobs=cat(r.logprobs for r in parts) if parts[0].logprobs is not None else None)
+
+
 def cut_at_stop(text: str, stop: list[str]) -> str:
     """Text up to and including the first stop string. A token can run past a stop string ("></" style
     merges), and whatever follows it is not part of the reply the verifiers should judge.

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import torch
 
 from reasonrl.rewards.runner import RewardResult, concat_results
-from reasonrl.rollout.base import Rollouts
+from reasonrl.rollout.base import Rollouts, concat_rollouts
 
 
 @dataclass(frozen=True)
@@ -140,10 +140,7 @@ def gather_step(dist: Dist, ro: Rollouts, rew: RewardResult) -> tuple[Rollouts, 
     if dist.world == 1:
         return ro, rew
     ros, rews = zip(*dist.gather((ro, rew)))
-    cat = lambda xs: [x for part in xs for x in part]  # noqa: E731
-    merged = Rollouts(cat(r.prompt_ids for r in ros), cat(r.completion_ids for r in ros), cat(r.texts for r in ros),
-                      cat(r.truncated for r in ros), max(r.seconds for r in ros),  # generation ran in parallel
-                      logprobs=cat(r.logprobs for r in ros) if ros[0].logprobs is not None else None)
+    merged = concat_rollouts(list(ros), max(r.seconds for r in ros))  # the ranks generated in parallel
     return merged, concat_results(list(rews))
 
 

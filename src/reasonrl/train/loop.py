@@ -254,7 +254,7 @@ def main(cfg: Config, resume: str | Path | None = None) -> dict:
         raise ValueError(f"rollout.prompts_per_step={cfg.rollout.prompts_per_step} < {dist.world} processes; "
                          "every process needs at least one prompt per step")
     if cfg.rollout.seed_per_prompt is None:  # resolved now and saved, so a resume on any process count samples alike
-        cfg.rollout.seed_per_prompt = dist.world > 1
+        cfg.rollout.seed_per_prompt = dist.world > 1 or cfg.ray.num_rollout_workers > 0
     run_dir = Path(resume) if resume else Path(cfg.run_dir) if cfg.run_dir else default_run_dir(cfg)
     state, ckpt = None, None
     if resume:

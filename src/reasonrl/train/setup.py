@@ -51,7 +51,14 @@ def build_model(cfg: Config, resume_ckpt: Path | None = None):
 
 
 def build_engine(cfg: Config, model, tok, path: str | Path | None = None):
-    """The rollout engine `rollout.engine` names; `path` = the weights the model was loaded from (vllm reads them)."""
+    """The rollout engine `rollout.engine` names; `path` = the weights the model was loaded from (vllm reads them).
+    With `ray.num_rollout_workers` > 0 that engine runs inside Ray actors instead of this process."""
+    if cfg.ray.num_rollout_workers:
+        from reasonrl.rollout.ray_engine import RayRolloutEngine
+
+        return RayRolloutEngine(cfg, model, path or cfg.model.path, num_workers=cfg.ray.num_rollout_workers,
+                                num_cpus_per_worker=cfg.ray.cpus_per_worker,
+                                num_gpus_per_worker=1 if cfg.rollout.engine == "vllm" else 0)
     if cfg.rollout.engine == "vllm":
         from reasonrl.rollout.vllm_engine import VLLMEngine
 
@@ -71,7 +78,7 @@ def build_reward_runner(cfg: Config):
     from reasonrl.rewards.ray_pool import RayRewardPool
 
     return RayRewardPool(rc.funcs, rc.weights, rc.timeout_s, num_workers=cfg.ray.num_reward_workers,
-                         address=cfg.ray.address, num_cpus=cfg.ray.num_cpus)
+                         address=cfg.ray.address, num_cpus=cfg.ray.num_cpus, cpus_per_worker=cfg.ray.cpus_per_worker)
 
 
 def build_optimizer(cfg: Config, model):
