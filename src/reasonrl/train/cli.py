@@ -59,10 +59,13 @@ def main(argv: list[str]) -> int:
     except ConfigError as e:
         print(f"reasonrl train: {e}", file=sys.stderr)
         return 2
+    if a.launcher == "none" and (a.num_processes or a.accelerate_config):
+        print("reasonrl train: --num-processes / --accelerate-config need --launcher accelerate", file=sys.stderr)
+        return 2
+    if a.num_processes is not None and a.num_processes < 1:
+        print(f"reasonrl train: --num-processes {a.num_processes}; must be >= 1", file=sys.stderr)
+        return 2
     if a.launcher == "accelerate" and "WORLD_SIZE" not in os.environ:  # not yet under the launcher: become it
-        if a.num_processes is not None and a.num_processes < 1:
-            print(f"reasonrl train: --num-processes {a.num_processes}; must be >= 1", file=sys.stderr)
-            return 2
         rest = [*a.args] + (["--resume", a.resume] if a.resume else []) + (["--model", a.model] if a.model else [])
         rest += ["--ray-address", a.ray_address] if a.ray_address else []
         cmd = accelerate_command(rest, a.num_processes, a.accelerate_config)
