@@ -53,6 +53,10 @@ class RolloutConfig(_Strict):
     top_p: float = Field(1.0, gt=0.0, le=1.0, description="nucleus sampling mass")
     stop: list[str] = Field(default_factory=list, description="extra stop strings (EOS always stops)")
     skip_zero_variance: bool = Field(True, description="drop groups whose rewards are all equal: they carry no gradient")
+    seed_per_prompt: bool | None = Field(None, description="sample each group from its own seed (train.seed, step, prompt): the same samples on any number of processes; None = on only with >1 process or Ray rollout workers (resolved at start and saved)")
+    vllm_gpu_memory_utilization: float = Field(0.3, gt=0.0, le=1.0, description="engine vllm: fraction of the GPU vLLM may take for weights + KV cache while awake (it sleeps during updates)")
+    vllm_max_model_len: int | None = Field(None, ge=16, description="engine vllm: longest prompt + completion; None = the model's own limit")
+    return_logprobs: bool = Field(False, description="the engine also returns sampled-token log-probs, logged as kl/rollout_vs_train (the vllm engine always does)")
 
 
 class RewardConfig(_Strict):
@@ -95,6 +99,14 @@ class TrainConfig(_Strict):
     eval_max_new_tokens: int | None = Field(None, ge=1, description="completion cap for evals; None = rollout.max_new_tokens")
 
 
+class RayConfig(_Strict):
+    address: str | None = Field(None, description="Ray cluster for the reward pool and rollout workers ('auto', 'ray://head:10001', or 'local' to start one here); None = rewards in a local worker process")
+    num_reward_workers: int = Field(2, ge=1, description="reward actors in the pool; a step's completions are split across them")
+    num_cpus: int | None = Field(None, ge=1, description="CPUs a 'local' Ray instance may use; None = Ray's default (all)")
+    num_rollout_workers: int = Field(0, ge=0, description="Ray actors that generate the rollouts, each with its own model copy (and 1 GPU with engine vllm); 0 = generate in the trainer")
+    cpus_per_worker: float = Field(1.0, gt=0.0, description="CPUs Ray reserves for each reward or rollout actor (a scheduling reservation: 0.5 packs two per core)")
+
+
 class Config(_Strict):
     run_dir: str | None = Field(None, description="output folder; None = runs/<task>-<timestamp>")
     model: ModelConfig = Field(default_factory=ModelConfig)
@@ -104,3 +116,4 @@ class Config(_Strict):
     algo: AlgoConfig = Field(default_factory=AlgoConfig)
     optim: OptimConfig = Field(default_factory=OptimConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
+    ray: RayConfig = Field(default_factory=RayConfig)

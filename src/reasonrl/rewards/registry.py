@@ -68,6 +68,21 @@ def accuracy_lenient(completions: list[str], **columns) -> list[float]:
     return accuracy(completions, **{**columns, "lenient": True})
 
 
+def format_if_correct(completions: list[str], **columns) -> list[float]:
+    """`format_partial` paid only when the reply is right (read leniently, tags or not), else 0.
+
+    Ungated partial credit taught the format as a shape: a short `<think>2</think><answer>6</answer>`
+    earned it as well as a worked one, and the thinking collapsed to one token while accuracy fell
+    (docs/r1zero-on-a-laptop.md). Gated, the only way to the format credit is through a right answer.
+
+    >>> format_if_correct(["<think>6 + 2 = 8</think><answer>8</answer>", "<think>2</think><answer>6</answer>",
+    ...                    "6 + 2 = 8</think>The answer is 8"], answer=["8"] * 3)
+    [1.0, 0.0, 0.5]
+    """
+    right = accuracy_lenient(completions, **columns)
+    return [format_score(c) if ok else 0.0 for c, ok in zip(completions, right)]
+
+
 def format_strict(completions: list[str], **columns) -> list[float]:
     """1.0 for the exact `<think>…</think><answer>…</answer>` shape, else 0.0.
 
@@ -140,6 +155,7 @@ REWARDS: dict[str, Callable[..., list]] = {
     "accuracy_lenient": accuracy_lenient,
     "format": format_strict,
     "format_partial": format_partial,
+    "format_if_correct": format_if_correct,
     "exact_match": exact_match,
     "multiple_choice": multiple_choice,
     "code": code,
@@ -154,7 +170,7 @@ def get_reward_fn(name: str) -> Callable[..., list]:
     >>> get_reward_fn("nope")
     Traceback (most recent call last):
     ...
-    ValueError: unknown reward 'nope'; valid: accuracy, accuracy_lenient, format, format_partial, exact_match, multiple_choice, code, or module:function
+    ValueError: unknown reward 'nope'; valid: accuracy, accuracy_lenient, format, format_partial, format_if_correct, exact_match, multiple_choice, code, or module:function
     """
     if name in REWARDS:
         return REWARDS[name]

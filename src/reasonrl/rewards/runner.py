@@ -130,6 +130,14 @@ class RewardResult:
     timeouts: int = 0
 
 
+def concat_results(parts: list[RewardResult]) -> RewardResult:
+    """Results of consecutive chunks of one batch, as one result (failure counts add up)."""
+    cat = lambda xs: [x for part in xs for x in part]  # noqa: E731
+    return RewardResult(total=cat(r.total for r in parts),
+                        per_func={k: cat(r.per_func[k] for r in parts) for k in parts[0].per_func},
+                        errors=sum(r.errors for r in parts), timeouts=sum(r.timeouts for r in parts))
+
+
 class RewardRunner:
     """Call reward functions by name in a worker process; errors and timeouts score 0 and are counted."""
 

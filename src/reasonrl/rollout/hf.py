@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import time
+from dataclasses import replace
 
 import torch
 
@@ -58,20 +59,29 @@ class HFEngine:
     def generate(self, prompts: list[str], params: SamplingParams) -> Rollouts:
         t0 = time.perf_counter()
         per_call = max(1, self.max_batch // params.n)
-        out = Rollouts([], [], [], [], 0.0)
+        out = Rollouts([], [], [], [], 0.0, logprobs=[] if params.logprobs else None)
         training = self.model.training  # shared with the trainer: sample without dropout, then hand it back
         self.model.eval()
         try:
             for i in range(0, len(prompts), per_call):
-                self._generate_chunk(prompts[i : i + per_call], params, out)
+                seeds = None if params.seeds is None else params.seeds[i : i + per_call]
+                self._generate_chunk(prompts[i : i + per_call], replace(params, seeds=seeds), out)
         finally:
             self.model.train(training)
         out.seconds = time.perf_counter() - t0
         return out
 
     def _generate_chunk(self, prompts: list[str], params: SamplingParams, out: Rollouts) -> None:
+        if params.logprobs:
+            raise ValueError("rollout.engine=hf_generate does not return sampled-token logprobs; use engine hf or vllm")
+        if params.seeds is not None:  # model.generate takes no generator: one prompt at a time, each under its seed
+            for prompt, seed in zip(prompts, params.seeds):
+                with torch.random.fork_rng(devices=[]):
+                    torch.manual_seed(seed)
+                    self._generate_chunk([prompt], replace(params, seeds=None), out)
+            return
         tok = self.tok
-        enc = tok(prompts, return_tensors="pt", padding=True, padding_side="left", add_special_tokens=False)
+        enc = tok(prompts, return_tensors="pt", padding=True, padding_side="left", add_special_tokens=False).to(self.model.device)
         sample = params.temperature > 0
         kwargs = dict(do_sample=sample, temperature=params.temperature, top_p=params.top_p) if sample else {"do_sample": False}
         gen = self.model.generate(

@@ -1,11 +1,36 @@
-"""`reasonrl train [CONFIG.yaml] [key.sub=value ...] [--resume RUN_DIR] [--model PATH]`"""
+"""`reasonrl train [CONFIG.yaml] [key.sub=value ...] [--resume RUN_DIR] [--model PATH]`
+
+    reasonrl train --launcher accelerate --num-processes 2 ...     # data-parallel, N processes (docs/scaling.md)
+    reasonrl train --launcher accelerate --accelerate-config configs/accelerate/gpu_ddp_8.yaml ...
+"""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from reasonrl.config import ConfigError, load_config
+
+
+def accelerate_command(train_argv: list[str], num_processes: int | None, config_file: str | None) -> list[str]:
+    """The `accelerate launch` command line that runs `reasonrl train <train_argv>` on N processes.
+
+    Without a config file, accelerate's torchrun launcher ("--multi_gpu") starts the N processes on this
+    machine; on a CPU the trainer then asks accelerate for gloo (distributed.init_dist), so the same command
+    serves CPUs and GPUs.
+
+    >>> accelerate_command(["x=1"], 2, None)[3:]
+    ['launch', '--multi_gpu', '--num_machines', '1', '--mixed_precision', 'no', '--dynamo_backend', 'no', '--num_processes', '2', '-m', 'reasonrl.cli', 'train', 'x=1']
+    """
+    cmd = [sys.executable, "-m", "accelerate.commands.accelerate_cli", "launch"]
+    if config_file:
+        cmd += ["--config_file", config_file]
+    else:
+        cmd += ["--multi_gpu", "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
+    if num_processes:
+        cmd += ["--num_processes", str(num_processes)]
+    return cmd + ["-m", "reasonrl.cli", "train", *train_argv]
 
 
 def main(argv: list[str]) -> int:
@@ -13,6 +38,11 @@ def main(argv: list[str]) -> int:
     ap.add_argument("args", nargs="*", help="an optional CONFIG.yaml first, then key.sub=value overrides")
     ap.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its latest checkpoint")
     ap.add_argument("--model", metavar="PATH", help="local HF model folder or run dir (= model.path=PATH)")
+    ap.add_argument("--launcher", choices=["none", "accelerate"], default="none",
+                    help="accelerate: re-run this command under `accelerate launch` (data-parallel processes)")
+    ap.add_argument("--num-processes", type=int, metavar="N", help="processes for --launcher accelerate")
+    ap.add_argument("--accelerate-config", metavar="YAML", help="an accelerate config file (configs/accelerate/)")
+    ap.add_argument("--ray-address", metavar="ADDR", help="score rewards on Ray workers (= ray.address=ADDR; 'local' starts one)")
     a = ap.parse_args(argv)
     path, overrides = None, list(a.args)
     if overrides and "=" not in overrides[0]:
@@ -22,11 +52,24 @@ def main(argv: list[str]) -> int:
         path = saved if saved.is_file() else None  # the run's own resolved config, unless one is given
     if a.model:
         overrides.append(f"model.path={a.model}")
+    if a.ray_address:
+        overrides.append(f"ray.address={a.ray_address}")
     try:
         cfg = load_config(path, overrides)
     except ConfigError as e:
         print(f"reasonrl train: {e}", file=sys.stderr)
         return 2
+    if a.launcher == "none" and (a.num_processes or a.accelerate_config):
+        print("reasonrl train: --num-processes / --accelerate-config need --launcher accelerate", file=sys.stderr)
+        return 2
+    if a.num_processes is not None and a.num_processes < 1:
+        print(f"reasonrl train: --num-processes {a.num_processes}; must be >= 1", file=sys.stderr)
+        return 2
+    if a.launcher == "accelerate" and "WORLD_SIZE" not in os.environ:  # not yet under the launcher: become it
+        rest = [*a.args] + (["--resume", a.resume] if a.resume else []) + (["--model", a.model] if a.model else [])
+        rest += ["--ray-address", a.ray_address] if a.ray_address else []
+        cmd = accelerate_command(rest, a.num_processes, a.accelerate_config)
+        os.execv(cmd[0], cmd)
     from reasonrl.train.loop import main as train_main  # heavy imports only once the config is valid
 
     try:

@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from transformers import DynamicCache
 
+from reasonrl.algos import kl_k3, masked_mean
+
 
 @dataclass
 class PackedBatch:
@@ -123,10 +125,12 @@ def group_logprobs(
         if c:
             comp[i, : len(c)] = torch.tensor(c)
             mask[i, : len(c)] = 1
+    dev = model.device  # cpu, or this rank's GPU
+    comp, mask = comp.to(dev), mask.to(dev)
     rows_lp: list[torch.Tensor | None] = [None] * n
     rows_ent: list[torch.Tensor | None] = [None] * n
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-        head = model(input_ids=torch.tensor([prompt]), use_cache=True, logits_to_keep=1)
+    with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
+        head = model(input_ids=torch.tensor([prompt], device=dev), use_cache=True, logits_to_keep=1)
         kv = [(layer.keys, layer.values) for layer in head.past_key_values.layers]   # [1, H, P, D] each
         first = head.logits[:, -1:]                                                  # [1, 1, V] predicts token 0
         for idx in length_buckets([len(c) for c in completions]):
@@ -134,8 +138,9 @@ def group_logprobs(
             ids, m = comp[idx, :Tb], mask[idx, :Tb]                                  # [nb, Tb]
             cache = DynamicCache(ddp_cache_data=[(k.expand(nb, -1, -1, -1), v.expand(nb, -1, -1, -1)) for k, v in kv],
                                  config=model.config)                                # differentiable, no copy
-            body = model(input_ids=ids, attention_mask=torch.cat([torch.ones(nb, P, dtype=torch.long), m.long()], 1),
-                         position_ids=torch.arange(P, P + Tb).expand(nb, Tb), past_key_values=cache, use_cache=True)
+            attn = torch.cat([torch.ones(nb, P, dtype=torch.long, device=dev), m.long()], 1)  # [nb, P+Tb]
+            body = model(input_ids=ids, attention_mask=attn, position_ids=torch.arange(P, P + Tb, device=dev).expand(nb, Tb),
+                         past_key_values=cache, use_cache=True)
             logits = torch.cat([first.expand(nb, 1, -1), body.logits[:, :-1]], dim=1).float() / temperature  # [nb, Tb, V]
             lse = torch.logsumexp(logits, dim=-1)                                    # [nb, Tb]
             lp = logits.gather(-1, ids.unsqueeze(-1)).squeeze(-1) - lse              # [nb, Tb]
@@ -150,3 +155,22 @@ def group_logprobs(
     logprobs = torch.stack(rows_lp)                                                  # [n, T]
     entropy = torch.stack(rows_ent) if with_entropy else None
     return logprobs * mask, entropy, mask
+
+
+def rollout_logprob_gap(rollout_logprobs: list[list[float]], logprobs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """How far the engine that sampled is from the trainer: masked mean k3 estimate of KL(rollout || train),
+    from the sampled tokens' log-probs under each ([n] lists of per-token values; [n, T] tensors).
+    0 when they agree; a bf16 rollout copy or a vLLM kernel shows up here as a small positive number.
+
+    >>> train, mask = torch.log(torch.tensor([[0.25, 0.5]])), torch.ones(1, 2)
+    >>> rollout_logprob_gap([train[0].tolist()], train, mask).item()
+    0.0
+    >>> half = torch.tensor(0.5).log().item()    # token 0: p=0.5 when sampled, 0.25 in training; k3 = 0.1931
+    >>> round(rollout_logprob_gap([[half, half]], train, mask).item(), 4)
+    0.0966
+    """
+    ro = torch.zeros_like(logprobs)
+    for i, row in enumerate(rollout_logprobs):
+        ro[i, : len(row)] = torch.tensor(row, dtype=logprobs.dtype)
+    # sampled from the rollout policy, so k3 with log-ratio (train - rollout) estimates KL(rollout || train)
+    return masked_mean(kl_k3(ro, torch.where(mask.bool(), logprobs, ro)), mask)

@@ -30,13 +30,14 @@ from reasonrl.algos import get_advantage_fn, grpo_loss, group_has_variance
 from reasonrl.config import Config, dump_config
 from reasonrl.model import load_model
 from reasonrl.eval.heldout import generate_and_score, reward_columns
-from reasonrl.rewards import RewardRunner, format_ok, thinking_stats
+from reasonrl.rewards import format_ok, thinking_stats
 from reasonrl.rollout.base import SamplingParams
 from reasonrl.tasks import load_task, render_prompt
 from reasonrl.train.checkpoint import load_trainer_state, rng_state, save_checkpoint, set_rng_state
-from reasonrl.train.forward import group_logprobs
+from reasonrl.train.distributed import Dist, NullLogger, gather_step, init_dist, sampling_seeds, sum_metrics
+from reasonrl.train.forward import group_logprobs, rollout_logprob_gap
 from reasonrl.train.runlog import RunLogger, peak_rss_mb
-from reasonrl.train.setup import build_engine, build_model, build_optimizer, default_run_dir, use_bf16
+from reasonrl.train.setup import build_engine, build_model, build_optimizer, build_reward_runner, default_run_dir, use_bf16
 
 
 @dataclass
@@ -71,22 +72,27 @@ def seed_everything(seed: int) -> None:
 
 
 def train_step(cfg: Config, model, engine, optimizer, scheduler, runner, tokenizer, problems, bf16: bool,
-               ref_model=None) -> tuple[dict, list[dict]]:
-    """One optimizer step on B prompts x G samples. Returns (metrics, sample rows for logging)."""
+               ref_model=None, *, dist: Dist = Dist(), seeds: list[int] | None = None) -> tuple[dict, list[dict]]:
+    """One optimizer step on B prompts x G samples. Returns (metrics, sample rows for logging).
+    With several processes, this rank samples and scores its share of the B prompts (see distributed.py)."""
     G, rc, ac = cfg.rollout.num_generations, cfg.rollout, cfg.algo
     t0 = time.perf_counter()
     rendered = [render_prompt(tokenizer, p, cfg.task.template, cfg.task.lang) for p in problems]
-    params = SamplingParams(n=G, max_new_tokens=rc.max_new_tokens, temperature=rc.temperature, top_p=rc.top_p, stop=rc.stop)
-    ro = engine.generate([r[0] for r in rendered], params)
-    responses = [rendered[i // G][1] + t for i, t in enumerate(ro.texts)]   # [B*G] what the verifiers see
-    rew = runner(responses, **reward_columns(problems, G, lenient_for(cfg)))
+    params = SamplingParams(n=G, max_new_tokens=rc.max_new_tokens, temperature=rc.temperature, top_p=rc.top_p,
+                            stop=rc.stop, seeds=dist.shard(seeds) if seeds else None, logprobs=rc.return_logprobs)
+    mine = dist.shard(rendered)                                              # whole groups: this rank's prompts
+    ro = engine.generate([r[0] for r in mine], params)
+    rew = runner([mine[i // G][1] + t for i, t in enumerate(ro.texts)],
+                 **reward_columns(dist.shard(problems), G, lenient_for(cfg)))
+    ro, rew = gather_step(dist, ro, rew)                                     # every rank now holds all B*G
+    responses = [rendered[i // G][1] + t for i, t in enumerate(ro.texts)]   # [B*G] what the verifiers saw
     rewards = torch.tensor(rew.total, dtype=torch.float32)                  # [B*G]
     adv = get_advantage_fn(ac.advantage)(rewards, G, std_eps=ac.std_eps)     # [B*G]
     keep_groups = group_has_variance(rewards, G) if rc.skip_zero_variance else torch.ones(len(problems), dtype=torch.bool)
     keep = keep_groups.repeat_interleave(G).nonzero().squeeze(-1).tolist()   # sample indices that train
     t_roll = time.perf_counter() - t0
 
-    stats = _update(cfg, model, optimizer, scheduler, ro, adv, keep, tokenizer, bf16, ref_model) if keep else {}
+    stats = _update(cfg, model, optimizer, scheduler, ro, adv, keep, tokenizer, bf16, ref_model, dist) if keep else {}
     engine.sync_weights(model)
     t_step = time.perf_counter() - t0
     lens = [len(c) for c in ro.completion_ids]
@@ -136,10 +142,12 @@ def _parts(ro, keep: list[int], G: int, mb: int) -> list[tuple[list[int], list[i
     return [(ro.prompt_ids[idx[0]], idx[s : s + mb]) for idx in by_group.values() for s in range(0, len(idx), mb)]
 
 
-def _update(cfg, model, optimizer, scheduler, ro, adv, keep, tokenizer, bf16, ref_model) -> dict:
+def _update(cfg, model, optimizer, scheduler, ro, adv, keep, tokenizer, bf16, ref_model, dist: Dist) -> dict:
     ac, G = cfg.algo, cfg.rollout.num_generations
-    parts = _parts(ro, keep, G, cfg.optim.micro_batch_size)
-    N = len(keep)
+    all_parts = _parts(ro, keep, G, cfg.optim.micro_batch_size)
+    lo, hi = dist.bounds(len(ro.prompt_ids) // G)
+    parts = [(p, idx) for p, idx in all_parts if lo <= idx[0] // G < hi]   # this rank's groups (all, on 1 process)
+    N = len(keep)                                                          # global counts: the loss divides by them
     num_tokens = sum(len(ro.completion_ids[i]) for i in keep)
     lp_kw = dict(pad_id=tokenizer.pad_token_id, temperature=cfg.rollout.temperature, bf16=bf16)
 
@@ -154,31 +162,35 @@ def _update(cfg, model, optimizer, scheduler, ro, adv, keep, tokenizer, bf16, re
             ref = [fwd(ref_model, p, idx)[0] for p, idx in parts] if ref_model is not None else None
     sums: dict[str, float] = {}
     t0 = time.perf_counter()
-    for _ in range(ac.num_iterations):
+    for it in range(ac.num_iterations):
         optimizer.zero_grad(set_to_none=True)
         for j, (prompt, idx) in enumerate(parts):
             lp, ent, mask = fwd(model, prompt, idx, with_entropy=True)           # [n, T]
-            loss, m = grpo_loss(lp, old[j] if old else lp.detach(), adv[idx], mask,
+            loss, m = grpo_loss(lp, old[j] if old else lp.detach(), adv[idx].to(lp.device), mask,
                                 ref_logprobs=ref[j] if ref else None, beta=ac.beta, clip_low=ac.clip_low,
                                 clip_high=ac.clip_high, agg=ac.loss_agg, max_tokens=cfg.rollout.max_new_tokens,
                                 num_seqs=N, num_tokens=num_tokens)
             loss.backward()
             w = mask.sum().item() / max(num_tokens, 1)   # token-weighted so metrics match a full batch
             m["entropy/mean"] = (ent * mask).sum() / mask.sum().clamp(min=1)
+            if ro.logprobs is not None and it == 0:  # only if the engine returned them; pass 1 = the sampling policy
+                gap = rollout_logprob_gap([ro.logprobs[i] for i in idx], lp.detach(), mask)
+                m["kl/rollout_vs_train"] = gap * ac.num_iterations  # added in pass 1 only; sums are averaged over mu
             for k, v in m.items():
                 sums[k] = sums.get(k, 0.0) + float(v) * (1.0 if k == "loss/pg" else w)
+        dist.sum_grads([p for p in model.parameters() if p.requires_grad])   # the one collective of the update
         gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.optim.max_grad_norm)
         optimizer.step()
         scheduler.step()
     dt = time.perf_counter() - t0
-    out = {k: v / ac.num_iterations for k, v in sums.items()}
+    out = {k: v / ac.num_iterations for k, v in sum_metrics(dist, sums).items()}
     out["grad/norm"] = float(gnorm)
     # sample tokens (prompt + completion, as a padded-batch trainer would count them) per update second
     seen = sum(len(ro.prompt_ids[i]) + len(ro.completion_ids[i]) for i in keep)
     out["train/tokens_per_s"] = seen * ac.num_iterations / max(dt, 1e-9)
     out["train/num_seqs"] = N
     # tokens the model actually ran (each prompt once per micro-batch): the roofline benchmark's FLOP count
-    out["train/model_tokens"] = sum(len(p) + sum(len(ro.completion_ids[i]) for i in idx) for p, idx in parts)
+    out["train/model_tokens"] = sum(len(p) + sum(len(ro.completion_ids[i]) for i in idx) for p, idx in all_parts)
     out["train/completion_tokens"] = num_tokens
     return out
 
@@ -238,22 +250,30 @@ def main(cfg: Config, resume: str | Path | None = None) -> dict:
     """Train with `cfg` (or continue the run in `resume`); returns the run summary."""
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
+    dist = init_dist()  # rank 0 of 1 unless started by a launcher (see distributed.py)
+    if cfg.rollout.prompts_per_step < dist.world:
+        raise ValueError(f"rollout.prompts_per_step={cfg.rollout.prompts_per_step} < {dist.world} processes; "
+                         "every process needs at least one prompt per step")
+    if cfg.rollout.seed_per_prompt is None:  # resolved now and saved, so a resume on any process count samples alike
+        cfg.rollout.seed_per_prompt = dist.world > 1 or cfg.ray.num_rollout_workers > 0
     run_dir = Path(resume) if resume else Path(cfg.run_dir) if cfg.run_dir else default_run_dir(cfg)
     state, ckpt = None, None
     if resume:
         ckpt, state = load_trainer_state(run_dir)
     cfg.run_dir = str(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    dump_config(cfg, run_dir / "config.yaml")
+    if dist.main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        dump_config(cfg, run_dir / "config.yaml")
     seed_everything(cfg.train.seed)
 
     splits = load_task(cfg.task)
-    model, tok, _ = build_model(cfg, ckpt)
+    model, tok, model_path = build_model(cfg, ckpt)
+    model.to(dist.device)
     bf16 = use_bf16(cfg)
-    engine = build_engine(cfg, model, tok)
+    engine = build_engine(cfg, model, tok, model_path)
     ref_model = None
     if cfg.algo.beta > 0:  # the frozen start policy; never loaded when beta == 0
-        ref_model = load_model(cfg.model.path, cfg.model.dtype)[0].eval().requires_grad_(False)
+        ref_model = load_model(cfg.model.path, cfg.model.dtype)[0].eval().requires_grad_(False).to(dist.device)
     optimizer, scheduler = build_optimizer(cfg, model)
     cursor = Cursor(seed=cfg.train.seed, n=len(splits.train))
     step, elapsed, before = 0, 0.0, None
@@ -265,34 +285,41 @@ def main(cfg: Config, resume: str | Path | None = None) -> dict:
         set_rng_state(state["rng"])
         print(f"reasonrl: resumed {run_dir} at step {step}", file=sys.stderr)
 
-    logger = RunLogger(run_dir)
-    runner = RewardRunner(cfg.reward.funcs, cfg.reward.weights, cfg.reward.timeout_s)
+    logger = RunLogger(run_dir) if dist.main else NullLogger()
+    runner = build_reward_runner(cfg)
     heldout = splits.heldout
-    config_yaml = (run_dir / "config.yaml").read_text()
+    config_yaml = (run_dir / "config.yaml").read_text() if dist.main else ""
 
     def checkpoint() -> None:
+        if not dist.main:  # every rank holds the same weights and state: one copy is written
+            return
         save_checkpoint(run_dir, step, model=model, tokenizer=tok, config_yaml=config_yaml, keep=cfg.train.keep_checkpoints,
                         trainer_state={"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                                        "cursor": vars(cursor), "step": step, "elapsed_s": elapsed,
                                        "rng": rng_state(), "heldout_before": before})
 
-    stop, finished = _StopRequest(), False
+    stop, finished, halt = _StopRequest(), False, False
     try:
-        if before is None and cfg.train.eval_before_after:
+        if before is None and cfg.train.eval_before_after and dist.main:  # rank 0 evaluates; the others wait
             before = heldout_eval(cfg, engine, tok, heldout, runner, logger, step, "before")
             print(f"heldout accuracy before training: {before:.3f} ({len(heldout)} prompts)", file=sys.stderr)
         budget = cfg.train.max_minutes * 60 if cfg.train.max_minutes else math.inf
-        bar = tqdm(total=cfg.train.max_steps, initial=step, desc="train", dynamic_ncols=True)
-        while step < cfg.train.max_steps and elapsed < budget and not stop.requested:
-            problems = [splits.train[i] for i in cursor.take(cfg.rollout.prompts_per_step)]
+        bar = tqdm(total=cfg.train.max_steps, initial=step, desc="train", dynamic_ncols=True, disable=not dist.main)
+        while step < cfg.train.max_steps and elapsed < budget and not halt:
+            idx = cursor.take(cfg.rollout.prompts_per_step)  # the global batch: the same on every rank
+            problems = [splits.train[i] for i in idx]
+            seeds = sampling_seeds(cfg.train.seed, step, idx) if cfg.rollout.seed_per_prompt else None
             t0 = time.perf_counter()
-            metrics, rows = train_step(cfg, model, engine, optimizer, scheduler, runner, tok, problems, bf16, ref_model)
+            metrics, rows = train_step(cfg, model, engine, optimizer, scheduler, runner, tok, problems, bf16, ref_model,
+                                       dist=dist, seeds=seeds)
             step += 1
-            elapsed += time.perf_counter() - t0
+            # every rank must leave the loop at the same step: the slowest rank's time, anyone's Ctrl-C
+            dt, stopping = dist.max([time.perf_counter() - t0, float(stop.requested)])
+            elapsed, halt = elapsed + dt, stopping > 0
             logger.log({"kind": "train", "step": step, "time_s": elapsed, **metrics, "mem/peak_rss_mb": peak_rss_mb()})
             if step % cfg.train.log_samples_every == 0:
                 logger.samples([{"step": step, **r} for r in rows])
-            if cfg.train.eval_every and step % cfg.train.eval_every == 0:
+            if cfg.train.eval_every and step % cfg.train.eval_every == 0 and dist.main:
                 heldout_eval(cfg, engine, tok, heldout[: cfg.train.eval_subset], runner, logger, step, "periodic")
             if step % cfg.train.save_every == 0:
                 checkpoint()
@@ -300,7 +327,7 @@ def main(cfg: Config, resume: str | Path | None = None) -> dict:
             bar.set_postfix(reward=f"{metrics['reward/mean']:.2f}", acc=f"{metrics['acc/mean']:.2f}",
                             fmt=f"{metrics['format/rate']:.2f}", s_step=f"{metrics['time/step_s']:.1f}")
         bar.close()
-        if stop.requested:
+        if halt:
             checkpoint()
             print(f"\nreasonrl: stopped at step {step}; checkpoint saved. Continue with: reasonrl train --resume {run_dir}",
                   file=sys.stderr)
@@ -316,6 +343,10 @@ def main(cfg: Config, resume: str | Path | None = None) -> dict:
             logger.close()
             runner.close()
     checkpoint()
+    if not dist.main:
+        runner.close()
+        dist.close()
+        return {"steps": step, "rank": dist.rank}
     after = heldout_eval(cfg, engine, tok, heldout, runner, logger, step, "after") if cfg.train.eval_before_after else None
     train_lines = [json.loads(l) for l in (run_dir / "metrics.jsonl").read_text().splitlines() if '"kind": "train"' in l]
     summary = {
@@ -327,6 +358,7 @@ def main(cfg: Config, resume: str | Path | None = None) -> dict:
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     logger.close()
     runner.close()
+    dist.close()
     _write_report(run_dir)
     if before is not None and after is not None:
         print(f"heldout accuracy: before {before:.2f} -> after {after:.2f} ({len(heldout)} prompts)")

@@ -9,6 +9,7 @@ import torch
 
 from reasonrl.config import Config
 from reasonrl.model import load_model
+from reasonrl.rewards import RewardRunner
 from reasonrl.rollout.decode import DecodeEngine
 from reasonrl.rollout.hf import HFEngine
 
@@ -49,13 +50,37 @@ def build_model(cfg: Config, resume_ckpt: Path | None = None):
     return model, tok, path
 
 
-def build_engine(cfg: Config, model, tok):
+def build_engine(cfg: Config, model, tok, path: str | Path | None = None):
+    """The rollout engine `rollout.engine` names; `path` = the weights the model was loaded from (vllm reads them).
+    With `ray.num_rollout_workers` > 0 that engine runs inside Ray actors instead of this process."""
+    if cfg.ray.num_rollout_workers:
+        from reasonrl.rollout.ray_engine import RayRolloutEngine
+
+        return RayRolloutEngine(cfg, model, path or cfg.model.path, num_workers=cfg.ray.num_rollout_workers,
+                                num_cpus_per_worker=cfg.ray.cpus_per_worker,
+                                num_gpus_per_worker=1 if cfg.rollout.engine == "vllm" else 0)
     if cfg.rollout.engine == "vllm":
-        raise SystemExit("reasonrl: rollout.engine=vllm needs a GPU and the optional extra: pip install 'reasonrl[gpu]'")
+        from reasonrl.rollout.vllm_engine import VLLMEngine
+
+        rc = cfg.rollout
+        return VLLMEngine(model, tok, path=path or cfg.model.path, gpu_memory_utilization=rc.vllm_gpu_memory_utilization,
+                          max_model_len=rc.vllm_max_model_len, seed=cfg.train.seed,
+                          dtype="bfloat16" if use_bf16(cfg) else "float32")
     dtype = torch.bfloat16 if use_bf16(cfg) else None
     if cfg.rollout.engine == "hf":
         return DecodeEngine(model, tok, dtype=dtype, transposed_weights=cfg.rollout.transposed_weights)
     return HFEngine(model, tok, dtype=dtype)
+
+
+def build_reward_runner(cfg: Config):
+    """Rewards in a local worker process, or on a pool of Ray actors when `ray.address` is set."""
+    rc = cfg.reward
+    if cfg.ray.address is None:
+        return RewardRunner(rc.funcs, rc.weights, rc.timeout_s)
+    from reasonrl.rewards.ray_pool import RayRewardPool
+
+    return RayRewardPool(rc.funcs, rc.weights, rc.timeout_s, num_workers=cfg.ray.num_reward_workers,
+                         address=cfg.ray.address, num_cpus=cfg.ray.num_cpus, cpus_per_worker=cfg.ray.cpus_per_worker)
 
 
 def build_optimizer(cfg: Config, model):
