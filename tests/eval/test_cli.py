@@ -37,7 +37,7 @@ def test_sampled_eval_structure_and_seed(tiny_model_dir, mixed_jsonl, tmp_path):
     m = r["meta"]
     assert (m["k"], m["temperature"], m["top_p"], m["greedy"], m["split"]) == (3, 0.6, 0.95, False, "heldout")
     assert m["lenient"] is True and m["template"] == "plain"  # plain template -> lenient, as in training
-    assert set(r["metrics"]) == {"pass@1", "pass@2", "pass@3", "maj@3", "format_rate", "len_mean", "len_max",
+    assert set(r["metrics"]) == {"pass@1", "pass@2", "pass@3", "maj@3", "strict_rate", "format_rate", "len_mean", "len_max",
                                  "truncated_rate", "n_problems", "n_samples"}
     assert (r["metrics"]["n_problems"], r["metrics"]["n_samples"]) == (4, 12)
     held = load_task(load_config(None, [f"task.name={mixed_jsonl}", "task.num_heldout=4", "task.num_train=4"]).task).heldout
@@ -78,7 +78,7 @@ def test_greedy_is_deterministic_and_run_dir_uses_its_own_split(tiny_model_dir, 
     assert [p["id"] for p in first["problems"]] == [p.id for p in load_task(cfg.task).heldout]
     assert first["meta"]["template"] == "r1zero" and first["meta"]["lenient"] is False
     assert first["meta"]["k"] == 1 and set(first["metrics"]) == {
-        "pass@1", "format_rate", "len_mean", "len_max", "truncated_rate", "n_problems", "n_samples"}
+        "pass@1", "strict_rate", "format_rate", "len_mean", "len_max", "truncated_rate", "n_problems", "n_samples"}
     assert main(["--model", str(run), "--greedy", "--max-new-tokens", "6"]) == 0
     second = json.loads(out.read_text())
     assert second["metrics"] == first["metrics"] and second["problems"] == first["problems"]

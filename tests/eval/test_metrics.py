@@ -85,3 +85,14 @@ def test_summary_and_per_language():
     by = summarize_by_lang([r_en, r_zh])
     assert sorted(by) == ["en", "zh"] and by["zh"]["pass@1"] == 0.5 and by["en"]["len_mean"] == 25.0
     assert summarize_by_lang([r_en]) == {}
+
+
+def test_strict_rate_counts_only_right_and_formatted_samples():
+    from reasonrl.eval.results import problem_record
+    from reasonrl.tasks import Problem
+
+    p = Problem("t:0", "1+1?", "2", "t", "en")
+    # right+formatted, right but untagged, wrong but formatted, wrong and untagged
+    r = problem_record(p, ["a", "b", "c", "d"], ["2", "2", "3", None], [True, True, False, False],
+                       [True, False, True, False], [5, 5, 5, 5], [False] * 4)
+    assert r["strict_rate"] == 0.25 and r["pass@1"] == 0.5 and r["format_rate"] == 0.5

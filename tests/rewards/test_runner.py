@@ -51,14 +51,15 @@ def test_errors_timeouts_and_none_score_zero():
 
 
 def test_unknown_name_fails_at_start_with_valid_names():
-    with pytest.raises(ValueError, match="unknown reward 'acuracy'; valid: accuracy, format"):
+    with pytest.raises(ValueError, match="unknown reward 'acuracy'; valid: accuracy, accuracy_lenient, format"):
         RewardRunner(["acuracy"])
     with pytest.raises(ValueError, match="funcs is empty"):
         RewardRunner([])
 
 
 def test_registry_names_and_user_functions():
-    assert set(REWARDS) == {"accuracy", "format", "format_partial", "exact_match", "multiple_choice", "code"}
+    assert set(REWARDS) == {"accuracy", "accuracy_strict", "accuracy_lenient", "format", "format_partial",
+                            "format_if_correct", "format_reasoned", "exact_match", "multiple_choice", "code"}
     assert get_reward_fn(f"{__name__}:none_reward") is none_reward
     with pytest.raises(ValueError, match="cannot load"):
         get_reward_fn("no_such_module:f")

@@ -22,22 +22,31 @@ def test_active_copies_give_same_logits_and_restore_forward(tiny_model_dir):
     assert len(fast._buf) >= 7 * model.config.num_hidden_layers
 
 
-def test_refresh_follows_optimizer_updates_and_skips_unchanged(tiny_model_dir):
+def test_refresh_follows_every_optimizer_and_in_place_copy(tiny_model_dir):
+    """Fused AdamW updates in place without bumping `_version`: the copies must follow it anyway."""
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
     fast = TransposedLinears(model)
     fast.refresh()
     n_all = fast.copied
     assert n_all > 0
-    fast.refresh()
-    assert fast.copied == 0                     # nothing changed: nothing copied (frozen LoRA bases cost nothing)
-    opt = torch.optim.SGD(model.parameters(), lr=0.5)
     ids = torch.randint(0, model.config.vocab_size, (2, 6))
-    model(input_ids=ids, labels=ids).loss.backward()
-    opt.step()
-    model.eval()
+    for opt in (torch.optim.AdamW(model.parameters(), lr=0.05, fused=True), torch.optim.SGD(model.parameters(), lr=0.5)):
+        model.train()
+        model(input_ids=ids, labels=ids).loss.backward()
+        opt.step()
+        opt.zero_grad()
+        model.eval()
+        with torch.no_grad():
+            want = model(input_ids=ids).logits
+            with fast.active():
+                assert fast.copied == n_all     # every trained weight re-copied after the step
+                got = model(input_ids=ids).logits
+        torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+    model.requires_grad_(False)                 # an inference engine's frozen weights, synced in place
     with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(p * 0.5)
         want = model(input_ids=ids).logits
         with fast.active():
-            assert fast.copied == n_all         # every trained weight re-copied after the step
             got = model(input_ids=ids).logits
     torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)

@@ -18,6 +18,7 @@ from safetensors.torch import load_file
 import reasonrl
 from reasonrl.config import load_config
 from reasonrl.train.distributed import Dist
+from reasonrl.train.cli import DEFAULT_JOB
 from reasonrl.train.loop import main
 
 ARGS = ["task.name=chain_sum", "task.num_train=20", "task.num_heldout=4", "rollout.num_generations=4",
@@ -47,7 +48,8 @@ def test_two_processes_equal_one_and_resume_on_one(tmp_path, tiny_model_dir, par
     2 steps; the 2-process checkpoint then resumes on 1 process and matches step 3; only rank 0 wrote."""
     common = ARGS + [f"model.path={tiny_model_dir}"]
     one, two = tmp_path / "one", tmp_path / "two"
-    main(load_config(None, common + [f"run_dir={one}", "train.max_steps=3", "rollout.seed_per_prompt=true"]))
+    # the CLI (the 2-process run) starts from the default job file; the 1-process reference must too
+    main(load_config(DEFAULT_JOB, common + [f"run_dir={one}", "train.max_steps=3", "rollout.seed_per_prompt=true"]))
     r = _launch(common + [f"run_dir={two}", "train.max_steps=2"], 2, parity_reward)
     assert r.returncode == 0, r.stderr[-3000:]
 

@@ -93,6 +93,10 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         key, raw = ov.split("=", 1)
         # YAML parsing gives numbers, bools, lists and null their natural types.
         _set(tree, key.strip(), yaml.safe_load(raw) if raw.strip() else "")
+    keys = {ov.split("=", 1)[0].strip() for ov in overrides or []}
+    rw = tree.get("reward") if isinstance(tree.get("reward"), dict) else {}
+    if "reward.funcs" in keys and "reward.weights" not in keys:
+        rw.pop("weights", None)  # the file's weights were for the file's functions: new functions, equal weights
     flat = _flatten(tree)
     _check_keys(flat)
     try:

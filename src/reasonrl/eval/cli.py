@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     lenient = ap.add_mutually_exclusive_group()
     lenient.add_argument("--lenient", dest="lenient", action="store_true", default=None,
                          help="accept an untagged final number (default: only for the plain template)")
-    lenient.add_argument("--strict", dest="lenient", action="store_false", help="require the <answer> tag")
+    lenient.add_argument("--strict", dest="lenient", action="store_false", help="an explicit answer only (<answer>, \\boxed, \"the answer is\"), never a bare number")
     ap.add_argument("--chunk", type=int, default=8, help="problems per generate call")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     ap.add_argument("--reward-timeout", type=float, default=60.0, help="seconds per chunk for the verifier")

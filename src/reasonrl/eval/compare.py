@@ -9,7 +9,7 @@ from __future__ import annotations
 from reasonrl.eval.metrics import bootstrap_diff
 
 # Figures compared per problem (a problem's own pass@k, maj@k, ...); lengths are shown, not tested.
-_PAIRED = ("pass@", "maj@", "format_rate", "truncated_rate")
+_PAIRED = ("pass@", "maj@", "strict_rate", "format_rate", "truncated_rate")
 
 
 def check_same_problems(a: dict, b: dict) -> None:

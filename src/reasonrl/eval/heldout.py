@@ -29,8 +29,25 @@ class Scored:
         return sum(self.correct) / max(1, len(self.correct))
 
     @property
+    def strict_accuracy(self) -> float:
+        """Right AND in the strict format (the answer read from inside <answer>): the R1-Zero score."""
+        return sum(c for c, f in zip(self.correct, self.formatted) if f) / max(1, len(self.correct))
+
+    @property
     def format_rate(self) -> float:
         return sum(self.formatted) / max(1, len(self.formatted))
+
+
+ACCURACY_FUNCS = ("accuracy", "accuracy_strict", "accuracy_lenient")
+
+
+def correctness(per_func: dict[str, list[float]], total: list[float]) -> list[float]:
+    """Per-sample 1.0/0.0 from the first accuracy-type reward the run uses; the total reward if none.
+
+    >>> correctness({"format_partial": [0.5], "accuracy_strict": [1.0]}, [1.125])
+    [1.0]
+    """
+    return next((per_func[f] for f in ACCURACY_FUNCS if f in per_func), total)
 
 
 def reward_columns(problems: list[Problem], k: int, lenient: bool) -> dict:
@@ -61,7 +78,7 @@ def generate_and_score(
         rollouts=rollouts,
         responses=responses,
         # accuracy alone, even when training mixes in format or other rewards
-        correct=result.per_func.get("accuracy", result.total),
+        correct=correctness(result.per_func, result.total),
         formatted=[format_ok(r) for r in responses],
         extracted=[extract_answer(r, lenient=lenient) for r in responses],
         errors=result.errors,

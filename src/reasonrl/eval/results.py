@@ -3,7 +3,7 @@
 Per-problem records keep every sample (its text, extracted answer, vote key, verdict, length), so any
 figure in the summary can be recomputed from the file, and `--compare` can pair two files problem by
 problem. Metric names: `pass@1`, `pass@K` and `maj@K` for the run's k (plus `pass@2`, `pass@4`, ... below
-it, same estimator), `format_rate`, `len_mean`, `len_max`, `truncated_rate`; see docs/eval.md.
+it, same estimator), `strict_rate` (right and inside the strict tags), `format_rate`, `len_mean`, `len_max`, `truncated_rate`; see docs/eval.md.
 """
 from __future__ import annotations
 
@@ -37,7 +37,9 @@ def problem_record(problem, responses: list[str], extracted: list[str | None], c
     figures = {f"pass@{j}": pass_at_k(k, c, j) for j in pass_ks(k)}
     if k > 1:
         figures[f"maj@{k}"] = maj_at_k(keys, correct)
-    figures.update(format_rate=sum(formatted) / k, len_mean=sum(lengths) / k, len_max=max(lengths),
+    # strict_rate: right AND the answer inside the strict <think>…</think><answer>…</answer> (R1-Zero's score)
+    figures.update(strict_rate=sum(bool(ok) and bool(f) for ok, f in zip(correct, formatted)) / k,
+                   format_rate=sum(formatted) / k, len_mean=sum(lengths) / k, len_max=max(lengths),
                    truncated_rate=sum(truncated) / k)
     samples = [
         {"response": r, "extracted": a, "vote_key": v, "correct": bool(ok), "formatted": bool(f),
@@ -74,7 +76,7 @@ def summarize(records: list[dict]) -> dict:
     if not records:
         raise ValueError("summarize: no problems were evaluated")
     names = [n for n in records[0] if n.startswith(("pass@", "maj@")) or n in
-             ("format_rate", "len_mean", "truncated_rate")]
+             ("strict_rate", "format_rate", "len_mean", "truncated_rate")]
     out = {n: sum(r[n] for r in records) / len(records) for n in names}
     out["len_max"] = max(r["len_max"] for r in records)
     out["n_problems"] = len(records)
@@ -93,7 +95,7 @@ def summarize_by_lang(records: list[dict]) -> dict[str, dict]:
 def headline_names(k: int) -> list[str]:
     """The rows of the Markdown table, in order."""
     names = ["pass@1"] + ([f"pass@{k}", f"maj@{k}"] if k > 1 else [])
-    return names + ["format_rate", "len_mean", "len_max", "truncated_rate"]
+    return names + ["strict_rate", "format_rate", "len_mean", "len_max", "truncated_rate"]
 
 
 def _fmt(value) -> str:

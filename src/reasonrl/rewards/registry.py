@@ -13,7 +13,7 @@ from typing import Callable
 from reasonrl.rewards.check import verify
 from reasonrl.rewards.code_sandbox import extract_code, run_tests
 from reasonrl.rewards.extract import extract_answer
-from reasonrl.rewards.format import format_ok, format_score
+from reasonrl.rewards.format import format_ok, format_pieces, format_score, thinking_text
 from reasonrl.rewards.normalize import choice_letter, normalize_answer
 
 
@@ -81,6 +81,37 @@ def format_if_correct(completions: list[str], **columns) -> list[float]:
     """
     right = accuracy_lenient(completions, **columns)
     return [format_score(c) if ok else 0.0 for c, ok in zip(completions, right)]
+
+
+def accuracy_strict(completions: list[str], **columns) -> list[float]:
+    """1.0 only for a right answer inside the strict `<think>…</think><answer>…</answer>` shape: the R1-Zero
+    score (`accuracy` alone also reads "The final answer is 8" outside any tag).
+
+    >>> accuracy_strict(["<think>6 + 2 = 8</think><answer>8</answer>", "The final answer is 8."], answer=["8", "8"])
+    [1.0, 0.0]
+    """
+    right = accuracy(completions, **{**columns, "lenient": False})
+    return [r if format_ok(c) else 0.0 for c, r in zip(completions, right)]
+
+
+def format_reasoned(completions: list[str], **columns) -> list[float]:
+    """`format_partial`, except that closing the thinking earns nothing until it holds >= 3 words.
+
+    Without the floor the cheapest way to the format credit was `<think>2</think><answer>6</answer>`: the
+    thinking collapsed to one token and accuracy fell (docs/r1zero-on-a-laptop.md). With it, the cheapest
+    is the base model's own habit, `6 + 2 = 8`, moved inside the tags.
+
+    >>> format_reasoned(["<think>6 + 2 = 8</think><answer>8</answer>", "<think>2</think><answer>6</answer>", "8"])
+    [1.0, 0.25, 0.0]
+    """
+    out = []
+    for c in completions:
+        thought = thinking_text(c)
+        if thought is not None and len(thought.split()) < 3:
+            out.append(0.25 * format_pieces(c)[0])
+        else:
+            out.append(format_score(c))
+    return out
 
 
 def format_strict(completions: list[str], **columns) -> list[float]:
@@ -156,6 +187,8 @@ REWARDS: dict[str, Callable[..., list]] = {
     "format": format_strict,
     "format_partial": format_partial,
     "format_if_correct": format_if_correct,
+    "format_reasoned": format_reasoned,
+    "accuracy_strict": accuracy_strict,
     "exact_match": exact_match,
     "multiple_choice": multiple_choice,
     "code": code,
@@ -170,7 +203,7 @@ def get_reward_fn(name: str) -> Callable[..., list]:
     >>> get_reward_fn("nope")
     Traceback (most recent call last):
     ...
-    ValueError: unknown reward 'nope'; valid: accuracy, accuracy_lenient, format, format_partial, format_if_correct, exact_match, multiple_choice, code, or module:function
+    ValueError: unknown reward 'nope'; valid: accuracy, accuracy_lenient, format, format_partial, format_if_correct, format_reasoned, accuracy_strict, exact_match, multiple_choice, code, or module:function
     """
     if name in REWARDS:
         return REWARDS[name]

@@ -22,8 +22,7 @@ class TransposedLinears:
     def __init__(self, model: torch.nn.Module):
         self.model = model
         self._buf: dict[torch.nn.Linear, torch.Tensor] = {}
-        self._seen: dict[torch.nn.Linear, tuple[int, int]] = {}  # (data_ptr, _version) at the last copy
-        self.copied = 0  # weights copied by the last refresh (frozen LoRA base weights are not re-copied)
+        self.copied = 0  # weights copied by the last refresh
 
     def _linears(self):
         for m in self.model.modules():
@@ -40,17 +39,15 @@ class TransposedLinears:
             if id(w) in by_weight:
                 self._buf[m] = by_weight[id(w)]
                 continue
-            stamp = (w.data_ptr(), w._version)  # in-place optimizer updates bump _version
-            if self._seen.get(m) == stamp and m in self._buf:
-                by_weight[id(w)] = self._buf[m]
-                continue
+            # Every weight is re-copied each time. Neither `_version` (fused AdamW updates in place without
+            # bumping it: a version check served stale weights to every rollout) nor requires_grad (an
+            # inference engine's frozen weights still receive load_state_dict syncs) says reliably "unchanged".
             buf = self._buf.get(m)
             if buf is None or buf.shape != (m.in_features, m.out_features):
                 buf = torch.empty(m.in_features, m.out_features)
             for s in range(0, w.shape[0], 256):  # blocked: a cache-sized slab at a time, ~1.4x a whole-matrix copy
                 buf[:, s : s + 256].copy_(w[s : s + 256].t())
             self._buf[m] = by_weight[id(w)] = buf
-            self._seen[m] = stamp
             self.copied += 1
 
     @contextmanager

@@ -1,5 +1,8 @@
 """`reasonrl train [CONFIG.yaml] [key.sub=value ...] [--resume RUN_DIR] [--model PATH]`
 
+    reasonrl train                                   # the default job: R1-Zero on a laptop (config/default_job.yaml)
+    reasonrl train configs/chain_sum_plain.yaml      # plain answers, no tags
+
     reasonrl train --launcher accelerate --num-processes 2 ...     # data-parallel, N processes (docs/scaling.md)
     reasonrl train --launcher accelerate --accelerate-config configs/accelerate/gpu_ddp_8.yaml ...
 """
@@ -11,6 +14,8 @@ import sys
 from pathlib import Path
 
 from reasonrl.config import ConfigError, load_config
+
+DEFAULT_JOB = Path(__file__).resolve().parent.parent / "config" / "default_job.yaml"
 
 
 def accelerate_command(train_argv: list[str], num_processes: int | None, config_file: str | None) -> list[str]:
@@ -50,6 +55,8 @@ def main(argv: list[str]) -> int:
     if a.resume and path is None:
         saved = Path(a.resume) / "config.yaml"
         path = saved if saved.is_file() else None  # the run's own resolved config, unless one is given
+    elif path is None:
+        path = DEFAULT_JOB  # the R1-Zero laptop job (configs/default.yaml links to it)
     if a.model:
         overrides.append(f"model.path={a.model}")
     if a.ray_address:
