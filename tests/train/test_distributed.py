@@ -5,42 +5,13 @@ so accelerate's launcher, gloo and the summed-gradient all-reduce are all exerci
 """
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-import pytest
 import torch
-from safetensors.torch import load_file
+from launch import ARGS, launch as _launch, train_lines as _train_lines, weights as _weights
 
-import reasonrl
 from reasonrl.config import load_config
 from reasonrl.train.distributed import Dist
 from reasonrl.train.cli import DEFAULT_JOB
 from reasonrl.train.loop import main
-
-ARGS = ["task.name=chain_sum", "task.num_train=20", "task.num_heldout=4", "rollout.num_generations=4",
-        "rollout.prompts_per_step=2", "rollout.max_new_tokens=8", "rollout.temperature=1.0",
-        "reward.funcs=[tiny_rewards:length_parity]", "train.save_every=1", "train.keep_checkpoints=3",
-        "train.eval_before_after=false", "train.log_samples_every=1", "optim.lr=1e-3", "optim.micro_batch_size=3", "train.max_minutes=null"]
-
-
-def _weights(run: Path, step: int) -> dict[str, torch.Tensor]:
-    return load_file(run / "checkpoints" / f"step_{step:06d}" / "model.safetensors")
-
-
-def _train_lines(run: Path) -> list[dict]:
-    return [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines() if '"train"' in l]
-
-
-def _launch(args: list[str], nproc: int, reward_dir: Path) -> subprocess.CompletedProcess:
-    # this checkout's reasonrl (not whatever is installed) and the test's reward module, in every rank
-    src = str(Path(reasonrl.__file__).resolve().parents[1])
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(reward_dir), src]), OMP_NUM_THREADS="1")
-    cmd = [sys.executable, "-m", "reasonrl.cli", "train", "--launcher", "accelerate", "--num-processes", str(nproc), *args]
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
 
 
 def test_two_processes_equal_one_and_resume_on_one(tmp_path, tiny_model_dir, parity_reward):

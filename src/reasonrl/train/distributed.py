@@ -17,8 +17,8 @@ How a step is split, and why the result equals one process with the same global 
   micro-batches (dropped groups), which a DDP wrapper's per-backward collectives could not allow.
 - weights, optimizer state and cursor stay identical on every rank, so only rank 0 writes (checkpoints,
   metrics, samples, report), and a checkpoint resumes on any number of processes.
-The process group comes from accelerate's `PartialState` (gloo on CPU, NCCL on GPU); FSDP and DeepSpeed
-(sharded weights) are not this path: `init_dist` refuses them with one line (see docs/scaling.md).
+The process group comes from accelerate's `PartialState` (gloo on CPU, NCCL on GPU). An accelerate FSDP
+config shards the model instead of replicating it (fsdp.py); DeepSpeed is refused in one line (docs/scaling.md).
 """
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ import torch
 
 from reasonrl.rewards.runner import RewardResult, concat_results
 from reasonrl.rollout.base import Rollouts, concat_rollouts
+from reasonrl.train.fsdp import fsdp_requested
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Dist:
     rank: int = 0
     world: int = 1
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    sharded: bool = False   # FSDP: weights, grads and optimizer state in shards (fsdp.py)
 
     @property
     def main(self) -> bool:
@@ -108,11 +110,11 @@ def init_dist() -> Dist:
     state = PartialState(cpu=not cuda)  # cpu=True: gloo, even under a launcher that says "multi_gpu"
     if state.distributed_type not in (DistributedType.MULTI_CPU, DistributedType.MULTI_GPU):
         raise SystemExit(f"reasonrl: accelerate distributed_type {state.distributed_type.value} is not supported by "
-                         "the trainer; use a DDP config (configs/accelerate/cpu_ddp.yaml or gpu_ddp_8.yaml)")
+                         "the trainer; use a DDP or FSDP config from configs/accelerate/")
     device = torch.device("cuda", state.local_process_index) if cuda else torch.device("cpu")
     if cuda:
         torch.cuda.set_device(device)
-    return Dist(rank=state.process_index, world=state.num_processes, device=device)
+    return Dist(rank=state.process_index, world=state.num_processes, device=device, sharded=fsdp_requested())
 
 
 class NullLogger:

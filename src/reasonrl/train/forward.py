@@ -55,7 +55,7 @@ def completion_logprobs(
     """
     T = batch.mask.shape[1]
     position_ids = (batch.attention_mask.cumsum(-1) - 1).clamp(min=0)
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+    with torch.autocast(batch.input_ids.device.type, dtype=torch.bfloat16, enabled=bf16):
         out = model(
             input_ids=batch.input_ids,
             attention_mask=batch.attention_mask,
@@ -155,6 +155,19 @@ def group_logprobs(
     logprobs = torch.stack(rows_lp)                                                  # [n, T]
     entropy = torch.stack(rows_ent) if with_entropy else None
     return logprobs * mask, entropy, mask
+
+
+def padded_logprobs(
+    model, prompt: list[int], completions: list[list[int]], pad_id: int, *, temperature: float = 1.0,
+    bf16: bool = False, with_entropy: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+    """`group_logprobs` in ONE padded forward (the prompt repeated in every row): always one model call,
+    which sharded training (FSDP) needs, as every rank must make the same calls. Same returns."""
+    b = pack([prompt] * len(completions), completions, pad_id)
+    dev = model.device
+    b = PackedBatch(b.input_ids.to(dev), b.attention_mask.to(dev), b.mask.to(dev), b.prompt_len)
+    lp, ent = completion_logprobs(model, b, temperature=temperature, bf16=bf16, with_entropy=with_entropy)
+    return lp, ent, b.mask
 
 
 def rollout_logprob_gap(rollout_logprobs: list[list[float]], logprobs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -35,7 +35,8 @@ from reasonrl.rollout.base import SamplingParams
 from reasonrl.tasks import load_task, render_prompt
 from reasonrl.train.checkpoint import load_trainer_state, rng_state, save_checkpoint, set_rng_state
 from reasonrl.train.distributed import Dist, NullLogger, gather_step, init_dist, sampling_seeds, sum_metrics
-from reasonrl.train.forward import group_logprobs, rollout_logprob_gap
+from reasonrl.train.forward import group_logprobs, padded_logprobs, rollout_logprob_gap
+from reasonrl.train import fsdp
 from reasonrl.train.runlog import RunLogger, peak_rss_mb
 from reasonrl.train.setup import build_engine, build_model, build_optimizer, build_reward_runner, default_run_dir, use_bf16
 
@@ -148,25 +149,35 @@ def _update(cfg, model, optimizer, scheduler, ro, adv, keep, tokenizer, bf16, re
     all_parts = _parts(ro, keep, G, cfg.optim.micro_batch_size)
     lo, hi = dist.bounds(len(ro.prompt_ids) // G)
     parts = [(p, idx) for p, idx in all_parts if lo <= idx[0] // G < hi]   # this rank's groups (all, on 1 process)
+    if dist.sharded:  # FSDP: every rank must make the same model calls; None = a zero-loss dummy
+        parts = fsdp.pad_parts(dist, parts)
     N = len(keep)                                                          # global counts: the loss divides by them
     num_tokens = sum(len(ro.completion_ids[i]) for i in keep)
     lp_kw = dict(pad_id=tokenizer.pad_token_id, temperature=cfg.rollout.temperature, bf16=bf16)
 
-    def fwd(m, prompt, idx, **kw):
-        return group_logprobs(m, prompt, [ro.completion_ids[i] for i in idx], **lp_kw, **kw)
+    logprobs_fn = padded_logprobs if dist.sharded else group_logprobs   # one model call per micro-batch under FSDP
+
+    def fwd(m, part, **kw):
+        if part is None:
+            return fsdp.dummy_forward(m, tokenizer.pad_token_id), None, None
+        return logprobs_fn(m, part[0], [ro.completion_ids[i] for i in part[1]], **lp_kw, **kw)
 
     model.train()
     old = ref = None
     if ac.num_iterations > 1 or ref_model is not None:
         with torch.no_grad():  # one extra forward per micro-batch: only when mu > 1 or a KL term needs it
-            old = [fwd(model, p, idx)[0] for p, idx in parts] if ac.num_iterations > 1 else None
-            ref = [fwd(ref_model, p, idx)[0] for p, idx in parts] if ref_model is not None else None
+            old = [fwd(model, part)[0] for part in parts] if ac.num_iterations > 1 else None
+            ref = [fwd(ref_model, part)[0] if part else None for part in parts] if ref_model is not None else None
     sums: dict[str, float] = {}
     t0 = time.perf_counter()
     for it in range(ac.num_iterations):
         optimizer.zero_grad(set_to_none=False)  # reuse the grad buffers: a fresh 540 MB each step costs page faults
-        for j, (prompt, idx) in enumerate(parts):
-            lp, ent, mask = fwd(model, prompt, idx, with_entropy=True)           # [n, T]
+        for j, part in enumerate(parts):
+            lp, ent, mask = fwd(model, part, with_entropy=True)                  # [n, T]
+            if part is None:
+                lp.backward()   # the dummy's zero loss: its collectives only
+                continue
+            idx = part[1]
             loss, m = grpo_loss(lp, old[j] if old else lp.detach(), adv[idx].to(lp.device), mask,
                                 ref_logprobs=ref[j] if ref else None, beta=ac.beta, clip_low=ac.clip_low,
                                 clip_high=ac.clip_high, agg=ac.loss_agg, max_tokens=cfg.rollout.max_new_tokens,
@@ -179,13 +190,14 @@ def _update(cfg, model, optimizer, scheduler, ro, adv, keep, tokenizer, bf16, re
                 m["kl/rollout_vs_train"] = gap * ac.num_iterations  # added in pass 1 only; sums are averaged over mu
             for k, v in m.items():
                 sums[k] = sums.get(k, 0.0) + float(v) * (1.0 if k == "loss/pg" else w)
-        dist.sum_grads([p for p in model.parameters() if p.requires_grad])   # the one collective of the update
+        if not dist.sharded:  # FSDP already summed them (reduce-scatter in every backward)
+            dist.sum_grads([p for p in model.parameters() if p.requires_grad])   # the one collective of the update
         gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.optim.max_grad_norm)
         optimizer.step()
         scheduler.step()
     dt = time.perf_counter() - t0
     out = {k: v / ac.num_iterations for k, v in sum_metrics(dist, sums).items()}
-    out["grad/norm"] = float(gnorm)
+    out["grad/norm"] = float(gnorm.full_tensor() if hasattr(gnorm, "full_tensor") else gnorm)
     # sample tokens (prompt + completion, as a padded-batch trainer would count them) per update second
     seen = sum(len(ro.prompt_ids[i]) + len(ro.completion_ids[i]) for i in keep)
     out["train/tokens_per_s"] = seen * ac.num_iterations / max(dt, 1e-9)
@@ -274,7 +286,12 @@ def main(cfg: Config, resume: str | Path | None = None) -> dict:
     model, tok, model_path = build_model(cfg, ckpt)
     model.to(dist.device)
     bf16 = use_bf16(cfg)
-    engine = build_engine(cfg, model, tok, model_path)
+    if dist.sharded:  # the engine samples from a full copy; the trainer's weights become shards
+        replica = fsdp.full_copy(model)
+        engine = fsdp.GatheredEngine(build_engine(cfg, replica, tok, model_path), replica)
+        fsdp.shard_model(model, bf16=bf16)
+    else:
+        engine = build_engine(cfg, model, tok, model_path)
     ref_model = None
     if cfg.algo.beta > 0:  # the frozen start policy; never loaded when beta == 0
         ref_model = load_model(cfg.model.path, cfg.model.dtype)[0].eval().requires_grad_(False).to(dist.device)
@@ -282,7 +299,10 @@ def main(cfg: Config, resume: str | Path | None = None) -> dict:
     cursor = Cursor(seed=cfg.train.seed, n=len(splits.train))
     step, elapsed, before = 0, 0.0, None
     if state is not None:
-        optimizer.load_state_dict(state["optimizer"])
+        if dist.sharded:
+            fsdp.load_optimizer_state(model, optimizer, state["optimizer"])
+        else:
+            optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         cursor = Cursor(**state["cursor"])
         step, elapsed, before = state["step"], state["elapsed_s"], state.get("heldout_before")
@@ -295,10 +315,13 @@ def main(cfg: Config, resume: str | Path | None = None) -> dict:
     config_yaml = (run_dir / "config.yaml").read_text() if dist.main else ""
 
     def checkpoint() -> None:
+        # FSDP: gather the optimizer shards (every rank takes part); the engine's full copy holds the weights
+        opt_state = fsdp.gathered_optimizer_state(model, optimizer) if dist.sharded else optimizer.state_dict()
         if not dist.main:  # every rank holds the same weights and state: one copy is written
             return
-        save_checkpoint(run_dir, step, model=model, tokenizer=tok, config_yaml=config_yaml, keep=cfg.train.keep_checkpoints,
-                        trainer_state={"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+        save_checkpoint(run_dir, step, model=engine.replica if dist.sharded else model, tokenizer=tok,
+                        config_yaml=config_yaml, keep=cfg.train.keep_checkpoints,
+                        trainer_state={"optimizer": opt_state, "scheduler": scheduler.state_dict(),
                                        "cursor": vars(cursor), "step": step, "elapsed_s": elapsed,
                                        "rng": rng_state(), "heldout_before": before})
 

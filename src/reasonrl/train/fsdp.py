@@ -1,0 +1,130 @@
+"""Sharded data parallelism: PyTorch FSDP2 (`fully_shard`), set up by an accelerate FSDP config file.
+
+    reasonrl train --launcher accelerate --accelerate-config configs/accelerate/cpu_fsdp.yaml [CONFIG] [key=value ...]
+
+What changes against the DDP path (distributed.py), and why:
+- weights, gradients and AdamW moments are sharded: each rank holds 1/N of them (DTensors).
+  `fsdp_reshard_after_forward: true` also frees each layer's gathered weights after its forward (ZeRO-3's
+  memory); `false` keeps them until the backward (ZeRO-2's: less traffic, more memory);
+- each layer's forward all-gathers its weights and each backward reduce-scatters its gradients, so every rank
+  must make the same calls in the same order: a micro-batch is ONE padded forward (not forward.py's
+  shared-prompt buckets, whose call count depends on the lengths), and ranks with fewer micro-batches run
+  zero-loss dummies until all have run the longest rank's count (`pad_parts`);
+- gradients are SUMMED over ranks (divide factor 1, not FSDP's mean): the loss is already divided by the
+  global counts, as on the DDP path;
+- the rollout engine cannot sample from shards: it samples from a full copy of the model (`GatheredEngine`),
+  refreshed by one all-gather after each update. That copy is what checkpoints save, in the plain
+  `save_pretrained` format, and the optimizer state is gathered to rank 0 in torch's index-keyed format, so an
+  FSDP checkpoint resumes on one process or under DDP, and the other way round.
+"""
+from __future__ import annotations
+
+import copy
+import os
+
+import torch
+
+FSDP_ENV = "ACCELERATE_USE_FSDP"   # set by `accelerate launch` from `distributed_type: FSDP`
+
+
+def fsdp_requested() -> bool:
+    return os.environ.get(FSDP_ENV, "false").lower() == "true"
+
+
+def shard_model(model, *, bf16: bool):
+    """Apply `fully_shard` to every decoder layer, then to the root (embeddings, final norm, tied head),
+    with the settings accelerate's launcher put in the environment. Returns the same (now sharded) module."""
+    from accelerate.utils import FullyShardedDataParallelPlugin
+    from torch.distributed.fsdp import FSDPModule, MixedPrecisionPolicy, OffloadPolicy, fully_shard
+
+    plugin = FullyShardedDataParallelPlugin()  # reads the FSDP_* variables accelerate launch set
+    if plugin.fsdp_version != 2:
+        raise SystemExit("reasonrl: FSDP1 is not supported; set `fsdp_version: 2` in the accelerate config")
+    if plugin.activation_checkpointing:
+        raise SystemExit("reasonrl: fsdp_activation_checkpointing is not supported; set it to false")
+    if hasattr(model, "merge_and_unload"):
+        raise SystemExit("reasonrl: model.lora=true with FSDP is not supported; LoRA's trainable state is small: "
+                         "use the DDP config (configs/accelerate/cpu_ddp.yaml or gpu_ddp_8.yaml)")
+    names = set(plugin.transformer_cls_names_to_wrap or getattr(model, "_no_split_modules", None) or [])
+    layers = [m for m in model.modules() if type(m).__name__ in names]
+    if not layers:
+        raise SystemExit(f"reasonrl: FSDP found no module of class {sorted(names)} to shard in "
+                         f"{type(model).__name__}; set fsdp_transformer_layer_cls_to_wrap")
+    mp = MixedPrecisionPolicy(param_dtype=torch.bfloat16, reduce_dtype=torch.float32) if bf16 else MixedPrecisionPolicy()
+    offload = plugin.cpu_offload if isinstance(plugin.cpu_offload, OffloadPolicy) else OffloadPolicy()
+    kw = dict(reshard_after_forward=plugin.reshard_after_forward, mp_policy=mp, offload_policy=offload)
+    for layer in layers:
+        fully_shard(layer, **kw)
+    fully_shard(model, **kw)
+    for m in model.modules():
+        if isinstance(m, FSDPModule):
+            m.set_gradient_divide_factor(1.0)   # sum, not mean: see the module docstring
+            m.set_force_sum_reduction_for_comms(True)   # a plain SUM: gloo has no PREMUL_SUM
+    return model
+
+
+def full_copy(model):
+    """A plain copy of the (not yet sharded) model for the rollout engine to sample from."""
+    return copy.deepcopy(model)
+
+
+class GatheredEngine:
+    """A rollout engine running on a full copy of the weights; `sync_weights` all-gathers the trainer's
+    shards into that copy (a collective: every rank calls it after every update), then lets the engine
+    refresh whatever it derives from the weights (bf16 or transposed copies)."""
+
+    def __init__(self, engine, replica):
+        self.engine, self.replica = engine, replica
+
+    def generate(self, prompts, params):
+        return self.engine.generate(prompts, params)
+
+    @torch.no_grad()
+    def sync_weights(self, model) -> None:
+        full = dict(self.replica.named_parameters())
+        for name, p in model.named_parameters():
+            full[name].copy_(p.full_tensor() if hasattr(p, "full_tensor") else p)
+        self.engine.sync_weights(self.replica)
+
+    def __getattr__(self, name):  # tokenizer, close(), ... of the wrapped engine
+        return getattr(self.engine, name)
+
+
+def pad_parts(dist, parts: list) -> list:
+    """This rank's micro-batches followed by `None` (a dummy) up to the longest rank's count."""
+    (most,) = dist.max([float(len(parts))])
+    return parts + [None] * (int(most) - len(parts))
+
+
+def dummy_forward(model, pad_id: int) -> torch.Tensor:
+    """A one-token forward whose loss is 0 with zero gradients: it runs the collectives a real micro-batch
+    runs (all-gathers, and reduce-scatters on backward) without changing anything."""
+    ids = torch.full((1, 1), pad_id, dtype=torch.long, device=model.device)
+    return model(input_ids=ids, use_cache=False, logits_to_keep=1).logits.sum() * 0.0
+
+
+def _param_names(model) -> list[str]:
+    return [n for n, p in model.named_parameters() if p.requires_grad]   # = the optimizer's param order
+
+
+def gathered_optimizer_state(model, optimizer) -> dict | None:
+    """The full optimizer state on rank 0 (None elsewhere), keyed like `optimizer.state_dict()` of an
+    unsharded model. A collective: every rank must call it."""
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_optimizer_state_dict
+
+    osd = get_optimizer_state_dict(model, optimizer, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+    if torch.distributed.get_rank() != 0:
+        return None
+    index = {n: i for i, n in enumerate(_param_names(model))}
+    return {"state": {index[n]: s for n, s in osd["state"].items()},
+            "param_groups": [{**g, "params": [index[n] for n in g["params"]]} for g in osd["param_groups"]]}
+
+
+def load_optimizer_state(model, optimizer, state: dict) -> None:
+    """Load an index-keyed full optimizer state (any checkpoint of this trainer) into sharded optimizer state."""
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, set_optimizer_state_dict
+
+    names = _param_names(model)
+    osd = {"state": {names[i]: s for i, s in state["state"].items()},
+           "param_groups": [{**g, "params": [names[i] for i in g["params"]]} for g in state["param_groups"]]}
+    set_optimizer_state_dict(model, optimizer, optim_state_dict=osd, options=StateDictOptions(full_state_dict=True))

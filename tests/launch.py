@@ -1,0 +1,37 @@
+"""Running `reasonrl train` on N processes the way a user does (`--launcher accelerate`), for the
+multi-process tests (test_distributed.py: DDP, test_fsdp.py: FSDP)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file
+
+import reasonrl
+
+ARGS = ["task.name=chain_sum", "task.num_train=20", "task.num_heldout=4", "rollout.num_generations=4",
+        "rollout.prompts_per_step=2", "rollout.max_new_tokens=8", "rollout.temperature=1.0",
+        "reward.funcs=[tiny_rewards:length_parity]", "train.save_every=1", "train.keep_checkpoints=3",
+        "train.eval_before_after=false", "train.log_samples_every=1", "optim.lr=1e-3", "optim.micro_batch_size=3", "train.max_minutes=null"]
+
+
+def weights(run: Path, step: int) -> dict[str, torch.Tensor]:
+    return load_file(run / "checkpoints" / f"step_{step:06d}" / "model.safetensors")
+
+
+def train_lines(run: Path) -> list[dict]:
+    return [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines() if '"train"' in l]
+
+
+def launch(args: list[str], nproc: int, reward_dir: Path, accelerate_config: str | None = None) -> subprocess.CompletedProcess:
+    # this checkout's reasonrl (not whatever is installed) and the test's reward module, in every rank
+    src = str(Path(reasonrl.__file__).resolve().parents[1])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(reward_dir), src]), OMP_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "reasonrl.cli", "train", "--launcher", "accelerate", "--num-processes", str(nproc), *args]
+    if accelerate_config:
+        cmd[6:6] = ["--accelerate-config", accelerate_config]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
