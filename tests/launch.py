@@ -35,3 +35,29 @@ def launch(args: list[str], nproc: int, reward_dir: Path, accelerate_config: str
     if accelerate_config:
         cmd[6:6] = ["--accelerate-config", accelerate_config]
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def optimizer_state(run: Path, step: int) -> dict:
+    return torch.load(run / "checkpoints" / f"step_{step:06d}" / "trainer_state.pt", weights_only=False)["optimizer"]
+
+
+def assert_same_training(ref: Path, other: Path, steps: list[int], atol: float = 1e-5) -> None:
+    """`other` (a sharded or multi-process run) trained like `ref` (one process): same rewards, gradient
+    norms, full weights and full AdamW state, in the plain checkpoint format, at each of `steps`."""
+    a_lines = {l["step"]: l for l in train_lines(ref)}
+    for l in train_lines(other):
+        a = a_lines[l["step"]]
+        assert a["reward/mean"] == l["reward/mean"] and a["train/num_seqs"] == l["train/num_seqs"]
+        assert abs(a["grad/norm"] - l["grad/norm"]) < atol * max(1.0, a["grad/norm"])
+    for s in steps:
+        w = weights(other, s)
+        for k, v in weights(ref, s).items():
+            torch.testing.assert_close(w[k], v, rtol=0, atol=atol)
+        o_ref, o = optimizer_state(ref, s), optimizer_state(other, s)
+        assert sorted(o["state"]) == sorted(o_ref["state"])
+        for i, st in o_ref["state"].items():
+            assert float(o["state"][i]["step"]) == float(st["step"])
+            for k in ("exp_avg", "exp_avg_sq"):
+                torch.testing.assert_close(o["state"][i][k], st[k], rtol=0, atol=atol)
+        strip = lambda g: {k: v for k, v in g.items() if k != "params"}  # noqa: E731
+        assert [strip(g) for g in o["param_groups"]] == [strip(g) for g in o_ref["param_groups"]]

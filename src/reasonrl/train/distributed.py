@@ -17,8 +17,8 @@ How a step is split, and why the result equals one process with the same global 
   micro-batches (dropped groups), which a DDP wrapper's per-backward collectives could not allow.
 - weights, optimizer state and cursor stay identical on every rank, so only rank 0 writes (checkpoints,
   metrics, samples, report), and a checkpoint resumes on any number of processes.
-The process group comes from accelerate's `PartialState` (gloo on CPU, NCCL on GPU). An accelerate FSDP
-config shards the model instead of replicating it (fsdp.py); DeepSpeed is refused in one line (docs/scaling.md).
+The process group comes from accelerate's `PartialState` (gloo on CPU, NCCL on GPU). An accelerate FSDP or
+DeepSpeed config shards the model instead of replicating it (parallel.py, fsdp.py, zero.py).
 """
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ import torch
 from reasonrl.rewards.runner import RewardResult, concat_results
 from reasonrl.rollout.base import Rollouts, concat_rollouts
 from reasonrl.train.fsdp import fsdp_requested
+from reasonrl.train.zero import deepspeed_requested
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,11 @@ class Dist:
     rank: int = 0
     world: int = 1
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
-    sharded: bool = False   # FSDP: weights, grads and optimizer state in shards (fsdp.py)
+    mode: str = "ddp"   # ddp | fsdp | zero: how the weights live across processes (parallel.py)
+
+    @property
+    def sharded(self) -> bool:
+        return self.mode != "ddp"
 
     @property
     def main(self) -> bool:
@@ -108,13 +113,14 @@ def init_dist() -> Dist:
     from accelerate.utils import DistributedType
 
     state = PartialState(cpu=not cuda)  # cpu=True: gloo, even under a launcher that says "multi_gpu"
-    if state.distributed_type not in (DistributedType.MULTI_CPU, DistributedType.MULTI_GPU):
+    if state.distributed_type not in (DistributedType.MULTI_CPU, DistributedType.MULTI_GPU, DistributedType.DEEPSPEED):
         raise SystemExit(f"reasonrl: accelerate distributed_type {state.distributed_type.value} is not supported by "
                          "the trainer; use a DDP or FSDP config from configs/accelerate/")
     device = torch.device("cuda", state.local_process_index) if cuda else torch.device("cpu")
     if cuda:
         torch.cuda.set_device(device)
-    return Dist(rank=state.process_index, world=state.num_processes, device=device, sharded=fsdp_requested())
+    return Dist(rank=state.process_index, world=state.num_processes, device=device,
+                mode="fsdp" if fsdp_requested() else "zero" if deepspeed_requested() else "ddp")
 
 
 class NullLogger:

@@ -9,17 +9,16 @@ What changes against the DDP path (distributed.py), and why:
 - each layer's forward all-gathers its weights and each backward reduce-scatters its gradients, so every rank
   must make the same calls in the same order: a micro-batch is ONE padded forward (not forward.py's
   shared-prompt buckets, whose call count depends on the lengths), and ranks with fewer micro-batches run
-  zero-loss dummies until all have run the longest rank's count (`pad_parts`);
+  zero-loss dummies until all have run the longest rank's count (parallel.pad_parts);
 - gradients are SUMMED over ranks (divide factor 1, not FSDP's mean): the loss is already divided by the
   global counts, as on the DDP path;
-- the rollout engine cannot sample from shards: it samples from a full copy of the model (`GatheredEngine`),
-  refreshed by one all-gather after each update. That copy is what checkpoints save, in the plain
+- the rollout engine cannot sample from shards: it samples from a full copy of the model
+  (parallel.GatheredEngine), refreshed by all-gathers after each update. That copy is what checkpoints save, in the plain
   `save_pretrained` format, and the optimizer state is gathered to rank 0 in torch's index-keyed format, so an
   FSDP checkpoint resumes on one process or under DDP, and the other way round.
 """
 from __future__ import annotations
 
-import copy
 import os
 
 import torch
@@ -63,44 +62,10 @@ def shard_model(model, *, bf16: bool):
     return model
 
 
-def full_copy(model):
-    """A plain copy of the (not yet sharded) model for the rollout engine to sample from."""
-    return copy.deepcopy(model)
-
-
-class GatheredEngine:
-    """A rollout engine running on a full copy of the weights; `sync_weights` all-gathers the trainer's
-    shards into that copy (a collective: every rank calls it after every update), then lets the engine
-    refresh whatever it derives from the weights (bf16 or transposed copies)."""
-
-    def __init__(self, engine, replica):
-        self.engine, self.replica = engine, replica
-
-    def generate(self, prompts, params):
-        return self.engine.generate(prompts, params)
-
-    @torch.no_grad()
-    def sync_weights(self, model) -> None:
-        full = dict(self.replica.named_parameters())
-        for name, p in model.named_parameters():
-            full[name].copy_(p.full_tensor() if hasattr(p, "full_tensor") else p)
-        self.engine.sync_weights(self.replica)
-
-    def __getattr__(self, name):  # tokenizer, close(), ... of the wrapped engine
-        return getattr(self.engine, name)
-
-
-def pad_parts(dist, parts: list) -> list:
-    """This rank's micro-batches followed by `None` (a dummy) up to the longest rank's count."""
-    (most,) = dist.max([float(len(parts))])
-    return parts + [None] * (int(most) - len(parts))
-
-
-def dummy_forward(model, pad_id: int) -> torch.Tensor:
-    """A one-token forward whose loss is 0 with zero gradients: it runs the collectives a real micro-batch
-    runs (all-gathers, and reduce-scatters on backward) without changing anything."""
-    ids = torch.full((1, 1), pad_id, dtype=torch.long, device=model.device)
-    return model(input_ids=ids, use_cache=False, logits_to_keep=1).logits.sum() * 0.0
+def full_params(model):
+    """(name, full tensor) of every parameter: an all-gather per parameter that every rank must join."""
+    for name, p in model.named_parameters():
+        yield name, p.full_tensor() if hasattr(p, "full_tensor") else p
 
 
 def _param_names(model) -> list[str]:
@@ -128,3 +93,5 @@ def load_optimizer_state(model, optimizer, state: dict) -> None:
     osd = {"state": {names[i]: s for i, s in state["state"].items()},
            "param_groups": [{**g, "params": [names[i] for i in g["params"]]} for g in state["param_groups"]]}
     set_optimizer_state_dict(model, optimizer, optim_state_dict=osd, options=StateDictOptions(full_state_dict=True))
+    for group, saved in zip(optimizer.param_groups, state["param_groups"]):   # as saved (it turns tuples into lists)
+        group.update({k: v for k, v in saved.items() if k != "params"})

@@ -36,9 +36,9 @@ from reasonrl.tasks import load_task, render_prompt
 from reasonrl.train.checkpoint import load_trainer_state, rng_state, save_checkpoint, set_rng_state
 from reasonrl.train.distributed import Dist, NullLogger, gather_step, init_dist, sampling_seeds, sum_metrics
 from reasonrl.train.forward import group_logprobs, padded_logprobs, rollout_logprob_gap
-from reasonrl.train import fsdp
+from reasonrl.train import parallel
 from reasonrl.train.runlog import RunLogger, peak_rss_mb
-from reasonrl.train.setup import build_engine, build_model, build_optimizer, build_reward_runner, default_run_dir, use_bf16
+from reasonrl.train.setup import build_model, build_reward_runner, default_run_dir, use_bf16
 
 
 @dataclass
@@ -149,17 +149,16 @@ def _update(cfg, model, optimizer, scheduler, ro, adv, keep, tokenizer, bf16, re
     all_parts = _parts(ro, keep, G, cfg.optim.micro_batch_size)
     lo, hi = dist.bounds(len(ro.prompt_ids) // G)
     parts = [(p, idx) for p, idx in all_parts if lo <= idx[0] // G < hi]   # this rank's groups (all, on 1 process)
-    if dist.sharded:  # FSDP: every rank must make the same model calls; None = a zero-loss dummy
-        parts = fsdp.pad_parts(dist, parts)
+    parts = parallel.pad_parts(dist, parts)   # sharded: every rank makes the same model calls; None = a dummy
     N = len(keep)                                                          # global counts: the loss divides by them
     num_tokens = sum(len(ro.completion_ids[i]) for i in keep)
     lp_kw = dict(pad_id=tokenizer.pad_token_id, temperature=cfg.rollout.temperature, bf16=bf16)
 
-    logprobs_fn = padded_logprobs if dist.sharded else group_logprobs   # one model call per micro-batch under FSDP
+    logprobs_fn = padded_logprobs if dist.sharded else group_logprobs   # sharded: one model call per micro-batch
 
     def fwd(m, part, **kw):
         if part is None:
-            return fsdp.dummy_forward(m, tokenizer.pad_token_id), None, None
+            return parallel.dummy_forward(m, tokenizer.pad_token_id), None, None
         return logprobs_fn(m, part[0], [ro.completion_ids[i] for i in part[1]], **lp_kw, **kw)
 
     model.train()
@@ -171,18 +170,19 @@ def _update(cfg, model, optimizer, scheduler, ro, adv, keep, tokenizer, bf16, re
     sums: dict[str, float] = {}
     t0 = time.perf_counter()
     for it in range(ac.num_iterations):
-        optimizer.zero_grad(set_to_none=False)  # reuse the grad buffers: a fresh 540 MB each step costs page faults
+        parallel.zero_grad(dist, optimizer)
         for j, part in enumerate(parts):
             lp, ent, mask = fwd(model, part, with_entropy=True)                  # [n, T]
+            last = j == len(parts) - 1
             if part is None:
-                lp.backward()   # the dummy's zero loss: its collectives only
+                parallel.backward(dist, model, lp, last)   # the dummy's zero loss: its collectives only
                 continue
             idx = part[1]
             loss, m = grpo_loss(lp, old[j] if old else lp.detach(), adv[idx].to(lp.device), mask,
                                 ref_logprobs=ref[j] if ref else None, beta=ac.beta, clip_low=ac.clip_low,
                                 clip_high=ac.clip_high, agg=ac.loss_agg, max_tokens=cfg.rollout.max_new_tokens,
                                 num_seqs=N, num_tokens=num_tokens)
-            loss.backward()
+            parallel.backward(dist, model, loss, last)
             w = mask.sum().item() / max(num_tokens, 1)   # token-weighted so metrics match a full batch
             m["entropy/mean"] = (ent * mask).sum() / mask.sum().clamp(min=1)
             if ro.logprobs is not None and it == 0:  # only if the engine returned them; pass 1 = the sampling policy
@@ -190,14 +190,11 @@ def _update(cfg, model, optimizer, scheduler, ro, adv, keep, tokenizer, bf16, re
                 m["kl/rollout_vs_train"] = gap * ac.num_iterations  # added in pass 1 only; sums are averaged over mu
             for k, v in m.items():
                 sums[k] = sums.get(k, 0.0) + float(v) * (1.0 if k == "loss/pg" else w)
-        if not dist.sharded:  # FSDP already summed them (reduce-scatter in every backward)
-            dist.sum_grads([p for p in model.parameters() if p.requires_grad])   # the one collective of the update
-        gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.optim.max_grad_norm)
-        optimizer.step()
+        gnorm = parallel.step(dist, model, optimizer, cfg.optim.max_grad_norm)
         scheduler.step()
     dt = time.perf_counter() - t0
     out = {k: v / ac.num_iterations for k, v in sum_metrics(dist, sums).items()}
-    out["grad/norm"] = float(gnorm.full_tensor() if hasattr(gnorm, "full_tensor") else gnorm)
+    out["grad/norm"] = gnorm
     # sample tokens (prompt + completion, as a padded-batch trainer would count them) per update second
     seen = sum(len(ro.prompt_ids[i]) + len(ro.completion_ids[i]) for i in keep)
     out["train/tokens_per_s"] = seen * ac.num_iterations / max(dt, 1e-9)
@@ -286,23 +283,14 @@ def main(cfg: Config, resume: str | Path | None = None) -> dict:
     model, tok, model_path = build_model(cfg, ckpt)
     model.to(dist.device)
     bf16 = use_bf16(cfg)
-    if dist.sharded:  # the engine samples from a full copy; the trainer's weights become shards
-        replica = fsdp.full_copy(model)
-        engine = fsdp.GatheredEngine(build_engine(cfg, replica, tok, model_path), replica)
-        fsdp.shard_model(model, bf16=bf16)
-    else:
-        engine = build_engine(cfg, model, tok, model_path)
+    model, engine, optimizer, scheduler = parallel.setup(cfg, dist, model, tok, model_path, bf16)
     ref_model = None
     if cfg.algo.beta > 0:  # the frozen start policy; never loaded when beta == 0
         ref_model = load_model(cfg.model.path, cfg.model.dtype)[0].eval().requires_grad_(False).to(dist.device)
-    optimizer, scheduler = build_optimizer(cfg, model)
     cursor = Cursor(seed=cfg.train.seed, n=len(splits.train))
     step, elapsed, before = 0, 0.0, None
     if state is not None:
-        if dist.sharded:
-            fsdp.load_optimizer_state(model, optimizer, state["optimizer"])
-        else:
-            optimizer.load_state_dict(state["optimizer"])
+        parallel.load_optimizer_state(dist, model, optimizer, state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         cursor = Cursor(**state["cursor"])
         step, elapsed, before = state["step"], state["elapsed_s"], state.get("heldout_before")
@@ -315,11 +303,10 @@ def main(cfg: Config, resume: str | Path | None = None) -> dict:
     config_yaml = (run_dir / "config.yaml").read_text() if dist.main else ""
 
     def checkpoint() -> None:
-        # FSDP: gather the optimizer shards (every rank takes part); the engine's full copy holds the weights
-        opt_state = fsdp.gathered_optimizer_state(model, optimizer) if dist.sharded else optimizer.state_dict()
+        opt_state = parallel.optimizer_state(dist, model, optimizer)   # sharded: a gather every rank joins
         if not dist.main:  # every rank holds the same weights and state: one copy is written
             return
-        save_checkpoint(run_dir, step, model=engine.replica if dist.sharded else model, tokenizer=tok,
+        save_checkpoint(run_dir, step, model=parallel.weights_to_save(dist, model, engine), tokenizer=tok,
                         config_yaml=config_yaml, keep=cfg.train.keep_checkpoints,
                         trainer_state={"optimizer": opt_state, "scheduler": scheduler.state_dict(),
                                        "cursor": vars(cursor), "step": step, "elapsed_s": elapsed,
