@@ -22,6 +22,12 @@ import torch
 DS_ENV = "ACCELERATE_USE_DEEPSPEED"   # set by `accelerate launch` from `distributed_type: DEEPSPEED`
 
 
+# communication buffers in elements; 2e7 fp32 = 80 MB (measured on SmolLM2-135M: see docs/scaling.md)
+BUCKETS = {"reduce_bucket_size": 20_000_000, "allgather_bucket_size": 20_000_000,
+           "stage3_prefetch_bucket_size": 20_000_000, "stage3_max_live_parameters": 100_000_000,
+           "stage3_max_reuse_distance": 100_000_000}
+
+
 def deepspeed_requested() -> bool:
     return os.environ.get(DS_ENV, "false").lower() == "true"
 
@@ -43,6 +49,9 @@ def ds_config(world: int, max_grad_norm: float, bf16: bool) -> dict:
             raise SystemExit(f"reasonrl: DeepSpeed {part} is not supported yet; set its device to none")
     if str((c.get("fp16") or {}).get("enabled", False)).lower() == "true":
         raise SystemExit("reasonrl: DeepSpeed fp16 is not supported (no loss scaling here); use model.bf16=on")
+    for k, v in BUCKETS.items():   # DeepSpeed's defaults (5e8 elements = 2 GB of fp32 per buffer) are sized for
+        if zc.get(k) in (None, "auto"):   # big GPU models; ours unless the file sets them
+            zc[k] = v
     c.update(train_micro_batch_size_per_gpu=1, gradient_accumulation_steps=1, train_batch_size=world,
              gradient_clipping=max_grad_norm, steps_per_print=2**31 - 1, zero_allow_untested_optimizer=True,
              bf16={"enabled": bf16}, fp16={"enabled": False})
