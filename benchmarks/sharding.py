@@ -41,6 +41,7 @@ def run(mode: str, steps: int, out: Path) -> dict:
             "rollout_s": statistics.mean(l["time/rollout_s"] for l in lines[1:]),
             "train_s": statistics.mean(l["time/train_s"] for l in lines[1:]),
             "peak_rss_mb": max(l["mem/peak_rss_mb"] for l in lines),
+            "held_mb": lines[-1]["mem/held_state_mb"],   # weights (shards) + AdamW moments rank 0 holds
             "rewards": [round(l["reward/mean"], 4) for l in lines]}
 
 
@@ -55,10 +56,11 @@ def main() -> None:
             res[mode] = run(mode, a.steps, Path(d))
             r = res[mode]
             print(f"{mode:6s} {r['s_per_step']:6.2f} s/step (rollout {r['rollout_s']:.2f}, update {r['train_s']:.2f})  "
-                  f"rank-0 peak RSS {r['peak_rss_mb']:7.0f} MB  rewards {r['rewards']}", flush=True)
+                  f"rank-0 peak RSS {r['peak_rss_mb']:7.0f} MB  held state {r['held_mb']:6.0f} MB  rewards {r['rewards']}", flush=True)
     base = res.get("one") or next(iter(res.values()))
     print(" ".join(f"{m}_time_ratio={r['s_per_step'] / base['s_per_step']:.2f} "
-                   f"{m}_rss_ratio={r['peak_rss_mb'] / base['peak_rss_mb']:.2f}" for m, r in res.items()))
+                   f"{m}_rss_ratio={r['peak_rss_mb'] / base['peak_rss_mb']:.2f} "
+                   f"{m}_held_ratio={r['held_mb'] / base['held_mb']:.2f}" for m, r in res.items()))
 
 
 if __name__ == "__main__":

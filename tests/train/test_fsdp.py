@@ -29,6 +29,9 @@ def test_fsdp_two_processes_equal_one_and_checkpoints_cross_over(tmp_path, tiny_
     assert r.returncode == 0, r.stderr[-3000:]
     assert [l["step"] for l in train_lines(two)] == [1, 2]              # only rank 0 logged
     assert_same_training(one, two, [1, 2])   # full weights and AdamW state, not a shard
+    # what sharding buys: rank 0 holds half the weights and AdamW moments (every tensor splits in two)
+    held = train_lines(two)[-1]["mem/held_state_mb"] / train_lines(one)[1]["mem/held_state_mb"]
+    assert 0.49 < held < 0.52, held
 
     main(load_config(two / "config.yaml", ["train.max_steps=3"]), resume=two)   # FSDP -> 1 process
     assert_same_training(one, two, [3])

@@ -28,6 +28,9 @@ def test_zero3_equals_one_process_and_checkpoints_cross_over(tmp_path, tiny_mode
     assert r.returncode == 0, r.stderr[-3000:]
     assert [l["step"] for l in train_lines(z3)] == [1, 2]
     assert_same_training(one, z3, [1, 2])
+    # rank 0 holds half the weights + DeepSpeed's half fp32 master copy + half the moments: 2/3 of 1 process
+    held = train_lines(z3)[-1]["mem/held_state_mb"] / train_lines(one)[1]["mem/held_state_mb"]
+    assert 0.64 < held < 0.69, held
 
     main(load_config(z3 / "config.yaml", ["train.max_steps=3"]), resume=z3)        # ZeRO-3 -> 1 process
     assert_same_training(one, z3, [3])
@@ -37,6 +40,9 @@ def test_zero3_equals_one_process_and_checkpoints_cross_over(tmp_path, tiny_mode
     assert r.returncode == 0, r.stderr[-3000:]                                      # 1 process -> ZeRO-2
     assert [l["step"] for l in train_lines(mixed)] == [1, 2, 3]
     assert_same_training(one, mixed, [2, 3])
+    # ZeRO-2: whole weights + half master copy + half moments = 5/6 of 1 process
+    held = train_lines(mixed)[-1]["mem/held_state_mb"] / train_lines(one)[1]["mem/held_state_mb"]
+    assert 0.81 < held < 0.86, held
 
 
 @pytest.mark.parametrize("env, message", [

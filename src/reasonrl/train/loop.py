@@ -330,7 +330,8 @@ def main(cfg: Config, resume: str | Path | None = None) -> dict:
             # every rank must leave the loop at the same step: the slowest rank's time, anyone's Ctrl-C
             dt, stopping = dist.max([time.perf_counter() - t0, float(stop.requested)])
             elapsed, halt = elapsed + dt, stopping > 0
-            logger.log({"kind": "train", "step": step, "time_s": elapsed, **metrics, "mem/peak_rss_mb": peak_rss_mb()})
+            logger.log({"kind": "train", "step": step, "time_s": elapsed, **metrics, "mem/peak_rss_mb": peak_rss_mb(),
+                        "mem/held_state_mb": parallel.held_state_mb(dist, model, optimizer)})
             if step % cfg.train.log_samples_every == 0:
                 logger.samples([{"step": step, **r} for r in rows])
             if cfg.train.eval_every and step % cfg.train.eval_every == 0 and dist.main:

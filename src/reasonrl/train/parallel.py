@@ -117,3 +117,28 @@ def load_optimizer_state(dist: Dist, model, optimizer, state: dict) -> None:
 def weights_to_save(dist: Dist, model, engine):
     """The full model a checkpoint saves: the trainer's own, or (sharded) the engine's gathered copy."""
     return model if dist.mode == "ddp" else engine.replica
+
+
+def held_state_mb(dist: Dist, model, optimizer) -> float:
+    """MB of training state this rank holds: its weights (or weight shards, plus DeepSpeed's fp32 master
+    shards) and AdamW moments; not gradients (DeepSpeed frees its own after each step) nor the rollout copy.
+    What sharding divides: ~3 x the fp32 model for DDP, about half that per rank for FSDP at 2 ranks."""
+    seen: set[int] = set()
+
+    def mb(t) -> float:
+        if t is None or not isinstance(t, torch.Tensor):
+            return 0.0
+        t = getattr(t, "ds_tensor", None) if hasattr(t, "ds_tensor") else t   # ZeRO-3 weight: its partition
+        t = t.to_local() if hasattr(t, "to_local") else t                       # FSDP DTensor: the local shard
+        if t is None or t.data_ptr() in seen:
+            return 0.0
+        seen.add(t.data_ptr())
+        return t.numel() * t.element_size() / 2**20
+
+    opt = model.optimizer.optimizer if dist.mode == "zero" else optimizer
+    total = sum(mb(p) for p in model.parameters())
+    if dist.mode == "zero":   # DeepSpeed's fp32 master shards, which the inner AdamW steps
+        flats = getattr(model.optimizer, "fp32_partitioned_groups_flat", None) or \
+            getattr(model.optimizer, "single_partition_of_fp32_groups", [])
+        total += sum(mb(f) for f in flats)
+    return total + sum(mb(v) for st in opt.state.values() for v in st.values() if getattr(v, "dim", lambda: 0)() > 0)
