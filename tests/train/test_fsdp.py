@@ -47,7 +47,9 @@ def test_unsupported_fsdp_settings_fail_in_one_line(tiny_model_dir, monkeypatch)
     from peft import LoraConfig, get_peft_model
 
     from reasonrl.model import load_model
+    from reasonrl.train.distributed import Dist
     from reasonrl.train.fsdp import shard_model
+    from reasonrl.train.parallel import setup
 
     model = load_model(str(tiny_model_dir), "float32")[0]
     monkeypatch.setenv("FSDP_VERSION", "1")
@@ -55,5 +57,6 @@ def test_unsupported_fsdp_settings_fail_in_one_line(tiny_model_dir, monkeypatch)
         shard_model(model, bf16=False)
     monkeypatch.setenv("FSDP_VERSION", "2")
     lora = get_peft_model(model, LoraConfig(r=2, target_modules="all-linear", task_type="CAUSAL_LM"))
-    with pytest.raises(SystemExit, match="LoRA"):
-        shard_model(lora, bf16=False)
+    for mode in ("fsdp", "zero"):
+        with pytest.raises(SystemExit, match="LoRA"):
+            setup(None, Dist(mode=mode), lora, None, None, False)

@@ -41,9 +41,6 @@ def shard_model(model, *, bf16: bool):
         raise SystemExit("reasonrl: FSDP1 is not supported; set `fsdp_version: 2` in the accelerate config")
     if plugin.activation_checkpointing:
         raise SystemExit("reasonrl: fsdp_activation_checkpointing is not supported; set it to false")
-    if hasattr(model, "merge_and_unload"):
-        raise SystemExit("reasonrl: model.lora=true with FSDP is not supported; LoRA's trainable state is small: "
-                         "use the DDP config (configs/accelerate/cpu_ddp.yaml or gpu_ddp_8.yaml)")
     names = set(plugin.transformer_cls_names_to_wrap or getattr(model, "_no_split_modules", None) or [])
     layers = [m for m in model.modules() if type(m).__name__ in names]
     if not layers:

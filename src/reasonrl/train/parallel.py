@@ -45,17 +45,25 @@ def setup(cfg, dist: Dist, model, tok, model_path, bf16: bool):
     """(model the loop trains, rollout engine, optimizer, LR scheduler) for `dist.mode`."""
     if dist.mode == "ddp":
         return (model, build_engine(cfg, model, tok, model_path), *build_optimizer(cfg, model))
-    replica = copy.deepcopy(model)  # before sharding: the engine's full copy
-    engine = build_engine(cfg, replica, tok, model_path)
+    if hasattr(model, "merge_and_unload"):
+        raise SystemExit(f"reasonrl: model.lora=true with {dist.mode} is not supported; LoRA's trainable state is "
+                         "small: use the DDP config (configs/accelerate/cpu_ddp.yaml or gpu_ddp_8.yaml)")
     if dist.mode == "fsdp":
+        replica = copy.deepcopy(model)  # before sharding: the engine's full copy
         fsdp.shard_model(model, bf16=bf16)
         optimizer, scheduler = build_optimizer(cfg, model)
-        return model, GatheredEngine(engine, replica, fsdp.full_params), optimizer, scheduler
-    if hasattr(model, "merge_and_unload"):
-        raise SystemExit("reasonrl: model.lora=true with DeepSpeed is not supported; use a DDP config")
-    optimizer, scheduler = build_optimizer(cfg, model)  # DeepSpeed re-points it at its flat shards
-    ds = zero.initialize(model, optimizer, zero.ds_config(dist.world, cfg.optim.max_grad_norm, bf16))
-    return ds, GatheredEngine(engine, replica, zero.full_params), optimizer, scheduler
+        gather = fsdp.full_params
+    else:
+        ds_cfg = zero.ds_config(dist.world, cfg.optim.max_grad_norm, bf16)
+        stage3 = ds_cfg["zero_optimization"]["stage"] == 3
+        replica = copy.deepcopy(model) if stage3 else None
+        optimizer, scheduler = build_optimizer(cfg, model)  # DeepSpeed re-points it at its flat shards
+        model = zero.initialize(model, optimizer, ds_cfg)
+        if stage3:
+            gather = zero.full_params
+        else:  # ZeRO-2 keeps whole weights on every rank: the engine samples from them, nothing to gather
+            replica, gather = model.module, lambda _: ()
+    return model, GatheredEngine(build_engine(cfg, replica, tok, model_path), replica, gather), optimizer, scheduler
 
 
 def pad_parts(dist: Dist, parts: list) -> list:

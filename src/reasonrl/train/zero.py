@@ -73,14 +73,11 @@ def stage(engine) -> int:
 
 
 def full_params(engine):
-    """(name, full tensor) of every parameter; with ZeRO-3 an all-gather that every rank must join."""
-    module = engine.module
-    if stage(engine) < 3:  # ZeRO-2 keeps whole weights on every rank
-        yield from module.named_parameters()
-        return
+    """(name, full tensor) of every ZeRO-3 parameter: an all-gather per parameter that every rank must join
+    (one at a time: never the whole model twice)."""
     import deepspeed
 
-    for name, p in module.named_parameters():   # one parameter at a time: never the whole model twice
+    for name, p in engine.module.named_parameters():
         with deepspeed.zero.GatheredParameters([p], modifier_rank=None):
             yield name, p.data
 
