@@ -31,7 +31,7 @@ def launch(args: list[str], nproc: int, reward_dir: Path, accelerate_config: str
     # this checkout's reasonrl (not whatever is installed) and the test's reward module, in every rank
     src = str(Path(reasonrl.__file__).resolve().parents[1])
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(reward_dir), src]), OMP_NUM_THREADS="1")
-    cmd = [sys.executable, "-m", "reasonrl.cli", "train", "--launcher", "accelerate", "--num-processes", str(nproc), *args]
+    cmd = [sys.executable, "-m", "reasonrl", "train", "--launcher", "accelerate", "--num-processes", str(nproc), *args]
     if accelerate_config:
         cmd[6:6] = ["--accelerate-config", accelerate_config]
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)

@@ -26,7 +26,7 @@ def accelerate_command(train_argv: list[str], num_processes: int | None, config_
     serves CPUs and GPUs.
 
     >>> accelerate_command(["x=1"], 2, None)[3:]
-    ['launch', '--multi_gpu', '--num_machines', '1', '--mixed_precision', 'no', '--dynamo_backend', 'no', '--num_processes', '2', '-m', 'reasonrl.cli', 'train', 'x=1']
+    ['launch', '--multi_gpu', '--num_machines', '1', '--mixed_precision', 'no', '--dynamo_backend', 'no', '--num_processes', '2', '-m', 'reasonrl', 'train', 'x=1']
     """
     cmd = [sys.executable, "-m", "accelerate.commands.accelerate_cli", "launch"]
     if config_file:
@@ -35,7 +35,7 @@ def accelerate_command(train_argv: list[str], num_processes: int | None, config_
         cmd += ["--multi_gpu", "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
     if num_processes:
         cmd += ["--num_processes", str(num_processes)]
-    return cmd + ["-m", "reasonrl.cli", "train", *train_argv]
+    return cmd + ["-m", "reasonrl", "train", *train_argv]
 
 
 def main(argv: list[str]) -> int:
