@@ -19,6 +19,7 @@ from contextlib import contextmanager
 
 from reasonrl.rewards.equivalence import fast_match, symbolic_allowed, symbolic_match
 from reasonrl.rewards.extract import extract_answer
+from reasonrl.rewards.latex_span import clean_reference, strip_math_delimiters
 
 log = logging.getLogger(__name__)
 MAX_ANSWER_CHARS = 20_000  # no real final answer is longer; longer ones only count if identical text
@@ -109,15 +110,17 @@ def judge(completion: str, reference: str, *, lenient: bool = False,
                 return False, None, "no_answer"
             if len(answer) > MAX_ANSWER_CHARS:
                 return answer.strip() == reference.strip(), answer[:200], "ok"
-            decided = fast_match(answer, reference)
-        if decided is None and not symbolic_allowed(answer, reference):
+            # "$125$ miles", "\\([0,1)\\)", a worked solution ending in \\boxed{…}: compare the math inside
+            core, gold = strip_math_delimiters(answer), clean_reference(reference)
+            decided = fast_match(core, gold)
+        if decided is None and not symbolic_allowed(core, gold):
             decided = False
         if decided is None and threading.current_thread() is threading.main_thread():
             warm_up_sympy()  # one-time import cost, outside the limit: it is not this answer's fault
             with time_limit(timeout_s):
-                decided = symbolic_match(answer, reference)
+                decided = symbolic_match(core, gold)
         elif decided is None:
-            decided = _symbolic_off_thread(answer, reference, timeout_s)
+            decided = _symbolic_off_thread(core, gold, timeout_s)
         return bool(decided), answer, "ok"
     except VerifierTimeout:
         return False, answer, "timeout"

@@ -81,11 +81,12 @@ def _number(text: str) -> tuple[Fraction | None, str, bool]:
 
 
 def _split_list(text: str) -> tuple[str, list[str]] | None:
-    """("(", items) for "(2, 3)"; "{" for sets; "" for a bare list "2, 3"; None if not a list."""
+    """("()", items) for "(2, 3)", "[)" for "[2, 5)", "{}" for sets, "" for a bare list "2, 3"; None if
+    not a list. Both brackets are kept: `[2, 5]`, `[2, 5)` and `(2, 5]` are different intervals."""
     s = unwrap(text).replace("\\{", "{").replace("\\}", "}")
     kind = ""
     if len(s) >= 2 and s[0] in "([{" and s[-1] in ")]}":
-        kind, s = s[0], s[1:-1]
+        kind, s = s[0] + s[-1], s[1:-1]
     s = re.sub(r"\s*(?:\bor\b|\band\b|或者|或|和|及|;|；|、|，)\s*", ",", s)
     items = [item.strip() for item in s.split(",")]
     if len(items) < 2 or any(not item for item in items) or re.search(r"[()\[\]{}]", s):
@@ -94,7 +95,8 @@ def _split_list(text: str) -> tuple[str, list[str]] | None:
 
 
 def _lists_match(pred: str, ref: str) -> bool | None:
-    """Tuples keep order, sets and bare lists of solutions do not; None if not both numeric lists."""
+    """Sets and bare lists of solutions ignore order; tuples keep it; intervals (any `[` or `]`) also
+    need the same bracket at each end. None if not both numeric lists."""
     pl, rl = _split_list(pred), _split_list(ref)
     if rl is None or pl is None:
         return None
@@ -103,15 +105,18 @@ def _lists_match(pred: str, ref: str) -> bool | None:
     if None in pv or None in rv:
         return None
     kinds = {pl[0], rl[0]}
-    if kinds <= {"{", ""}:
+    if kinds <= {"{}", ""}:
         return set(pv) == set(rv)
-    if kinds <= {"(", ""} or kinds == {"["}:
+    if kinds <= {"()", ""}:
         return pv == rv
-    return False  # "(2, 3)" vs "[2, 3]": different intervals
+    return pl[0] == rl[0] and pv == rv  # "(2, 3)" vs "[2, 3]", "[2, 5]" vs "[2, 5)": different
 
 
 _INEQ = re.compile(r"^[a-zA-Z]\s*(<|>|\\leq?|\\geq?|≤|≥|\\lt|\\gt)\s*([^<>=]+)$")
+_CHAIN = re.compile(r"^([^<>=a-zA-Z]+?)\s*(<|\\leq?|≤|\\lt)\s*[a-zA-Z]\s*(<|\\leq?|≤|\\lt)\s*([^<>=]+)$"
+                    r"|^([^<>=a-zA-Z]+?)\s*(>|\\geq?|≥|\\gt)\s*[a-zA-Z]\s*(>|\\geq?|≥|\\gt)\s*([^<>=]+)$")
 _INTERVAL = re.compile(r"^(?:[a-zA-Z]\s*(?:\\in|∈)\s*)?([(\[])\s*([^,]+?)\s*,\s*([^,]+?)\s*([)\]])$")
+_STRICT_OPS = ("<", ">", "\\lt", "\\gt")
 
 
 def _bound(text: str) -> Fraction | float | None:
@@ -123,13 +128,34 @@ def _bound(text: str) -> Fraction | float | None:
     return _number(text)[0]
 
 
+def _chain_interval(s: str) -> tuple | None:
+    """`2 \\le x < 5` -> (2, 5, True, False); `5 > x \\ge 2` -> the same; None if not a chain."""
+    m = _CHAIN.match(s)
+    if m is None:
+        return None
+    if m.group(1) is not None:
+        low, op_low, op_high, high = m.group(1), m.group(2), m.group(3), m.group(4)
+    else:
+        high, op_high, op_low, low = m.group(5), m.group(6), m.group(7), m.group(8)
+    lo, hi = _bound(low), _bound(high)
+    if lo is None or hi is None or not lo < hi:
+        return None
+    return (lo, hi, op_low not in _STRICT_OPS, op_high not in _STRICT_OPS)
+
+
 def as_interval(text: str) -> tuple | None:
-    """(low, high, low_closed, high_closed) for "x<3", "x \\ge 2", "(-\\infty, 3)", "[2, 5)"; else None.
+    """(low, high, low_closed, high_closed) for "x<3", "x \\ge 2", "2 \\le x < 5", "(-\\infty, 3)", "[2, 5)";
+    else None.
 
     >>> as_interval("x<3") == as_interval("(-\\infty, 3)"), as_interval("x \\le 3") == as_interval("(-\\infty, 3)")
     (True, False)
+    >>> as_interval("2 \\le x < 5") == as_interval("[2, 5)"), as_interval("2 \\le x < 5") == as_interval("[2, 5]")
+    (True, False)
     """
     s = unwrap(text).replace("\\left", "").replace("\\right", "")
+    chain = _chain_interval(s)
+    if chain is not None:
+        return chain
     m = _INEQ.match(s)
     if m:
         value = _bound(m.group(2))
@@ -137,8 +163,8 @@ def as_interval(text: str) -> tuple | None:
             return None
         op = m.group(1)
         if op in ("<", "\\lt", "\\le", "\\leq", "≤"):
-            return (float("-inf"), value, False, op not in ("<", "\\lt"))
-        return (value, float("inf"), op not in (">", "\\gt"), False)
+            return (float("-inf"), value, False, op not in _STRICT_OPS)
+        return (value, float("inf"), op not in _STRICT_OPS, False)
     m = _INTERVAL.match(s)
     if m:
         low, high = _bound(m.group(2)), _bound(m.group(3))
@@ -149,9 +175,13 @@ def as_interval(text: str) -> tuple | None:
 
 
 def _intervals_match(pred: str, ref: str) -> bool | None:
-    """Only when the reference is an inequality/interval with an infinite end (so no tuple reading)."""
+    """When the reference is an inequality, a chain `a < x \\le b`, or an interval with an infinite end (so
+    no tuple reading), or the answer is a chain: same ends, each open or closed alike."""
     r = as_interval(ref)
-    if r is None or (abs(r[0]) != float("inf") and abs(r[1]) != float("inf") and _INEQ.match(unwrap(ref)) is None):
+    if r is None:
+        return None
+    is_ineq = _INEQ.match(unwrap(ref)) is not None or _CHAIN.match(unwrap(ref)) is not None
+    if abs(r[0]) != float("inf") and abs(r[1]) != float("inf") and not is_ineq and _CHAIN.match(unwrap(pred)) is None:
         return None
     p = as_interval(pred)
     return None if p is None else p == r

@@ -2,7 +2,8 @@
 
 Order: the single `<answer>…</answer>` after the thinking, else the last `\\boxed{…}` after the thinking,
 else the last final-answer phrase ("the answer is X", "final answer: X", "答案是 X", "最终答案：X",
-"所以…是 X"), else (only with `lenient=True`) the last number or the right side of the last `=`.
+"所以…是 X"), else (only with `lenient=True`) the last mathematical expression, whole, as math-verify
+finds it (`latex_span.last_math_span`), and of an equation chain its last side.
 Wrong on purpose (returns None): an unclosed `<think>`, two or more `<answer>` blocks after the thinking,
 an unclosed `<answer>`, an empty answer. Anything inside `<think>…</think>` is a draft and never counts.
 Does not judge hedging or notes to the grader: that needs the reference (see `equivalence.py`).
@@ -13,6 +14,7 @@ from __future__ import annotations
 import re
 
 from reasonrl.rewards.equivalence import addresses_grader
+from reasonrl.rewards.latex_span import last_math_span
 
 _THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
 _ANS_OPEN, _ANS_CLOSE = "<answer>", "</answer>"
@@ -26,7 +28,8 @@ _PHRASES = [
 ]
 _SENTENCE_END = re.compile(r"\n|。|！|!|？|\?|\.(?=\s|$)|；|;|，(?=\s*[\u4e00-\u9fff])"
                            r"|[,，]?\s+(?:because|since|as|which|so|given|where)\b")
-_LENIENT_NUMBER = re.compile(r"[-−]?\d[\d,]*(?:\.\d+)?(?:\s*/\s*\d+)?")
+_EQUALS = re.compile(r"(?<![<>!\\])=")
+_LISTED = re.compile(r",|\b(?:and|or)\b|或|和")
 
 
 def _after_thinking(text: str) -> str | None:
@@ -108,21 +111,21 @@ def _refine(answer: str) -> str:
 
 
 def lenient_answer(text: str) -> str | None:
-    """Last-resort answer for untagged short replies: right side of the last `=`, else the last number.
+    """Last-resort answer for untagged replies: the last mathematical expression, whole (see `latex_span`),
+    and of an equation chain its last side (`5 + 3 = 8` -> `8`, `$k = \\frac13$` -> `\\frac13`).
 
     >>> lenient_answer("5 + 3 = 8"), lenient_answer("8"), lenient_answer("The sum is 8."), lenient_answer("no idea")
     ('8', '8', '8', None)
+    >>> lenient_answer(r"so it is \\frac{10}{9}"), lenient_answer("3 + 4 ="), lenient_answer("x = 2 or x = 3")
+    ('\\\\frac{10}{9}', None, 'x = 2 or x = 3')
     """
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    if not lines:
+    span = last_math_span(text)
+    if span is None:
         return None
-    last = lines[-1]
-    if "=" in last:
-        right = last.rsplit("=", 1)[1].strip().rstrip(".。")
-        if right:
-            return right
-    numbers = _LENIENT_NUMBER.findall(text[-2000:])
-    return numbers[-1].replace("−", "-") if numbers else None
+    span = span.replace("−", "-")
+    if _EQUALS.search(span) and not _LISTED.search(span):
+        span = _EQUALS.split(span)[-1].strip()
+    return span or None
 
 
 def extract_answer(completion: str, *, lenient: bool = False) -> str | None:

@@ -2,7 +2,7 @@
 
 Covers what `math-verify` lacks: Chinese numerals (十二, 两千零五, 负七, 三分之一, 百分之二十五),
 full-width digits (NFKC), thousands separators (1,234 / 1 234), units and currency (40元, $5, 3 km),
-percent (25% -> 1/4), `x = 5`, scientific notation (1e3, 2\\times10^{3}), mixed numbers (2 1/3),
+percent (25% -> 1/4), `x = 5`, scientific notation (1e3, 2\\times10^{3}), mixed numbers (2 1/3, 二又三分之一, 3又1/2),
 repeating decimals (0.\\overline{3}), degrees (60^\\circ), 约/about markers.
 Does not cover: symbolic expressions (left to math-verify in `equivalence.py`), words for numbers in
 English ("twelve"), units conversion (1 km vs 1000 m are different answers here).
@@ -50,6 +50,7 @@ _SLASH = re.compile(rf"^({_INT})\s*/\s*({_INT})$")
 _MIXED = re.compile(r"^([+-]?)(\d+)\s*(?:\s(\d+)\s*/\s*(\d+)|\\[dt]?frac\s*\{(\d+)\}\s*\{(\d+)\})$")
 _REPEAT = re.compile(r"^([+-]?)(\d*)\.(\d*)(?:\\overline\s*\{(\d+)\}|\\dot\s*\{?(\d)\}?|\((\d+)\))$")
 _CN_FRAC = re.compile(r"^(负)?(.+?)分之(.+)$")
+_CN_MIXED = re.compile(r"^([负-]?)([^又]{1,20})又([^又]{1,40})$")
 _CN_CHARS = re.compile(r"^[负正]?[零〇一二两三四五六七八九十百千万亿点\d.]+$")
 
 NO_SOLUTION = {"nosolution", "nosolutions", "无解", "none", "不存在", "doesnotexist", "dne", "\\emptyset",
@@ -151,6 +152,8 @@ def parse_number(text: str) -> Fraction | None:
     (Fraction(2469, 2), Fraction(7, 3), Fraction(1, 3))
     >>> parse_number("两千零五"), parse_number("三分之一"), parse_number("百分之二十五"), parse_number("25%")
     (Fraction(2005, 1), Fraction(1, 3), Fraction(1, 4), Fraction(1, 4))
+    >>> parse_number("二又三分之一"), parse_number("3又1/2"), parse_number("负二又三分之一"), parse_number("2又4/3")
+    (Fraction(7, 3), Fraction(7, 2), Fraction(-7, 3), None)
     >>> parse_number("1e3"), parse_number("-\\\\frac{1}{2}"), parse_number("10 11 12") is None
     (Fraction(1000, 1), Fraction(-1, 2), True)
     """
@@ -198,7 +201,18 @@ def _parse_plain(s: str) -> Fraction | None:
     m = re.fullmatch(r"([+-]?[\d.]+)\s*(thousand|million|billion|trillion)", s, re.I)
     if m and re.fullmatch(_DEC, m.group(1)):
         return Fraction(m.group(1)) * _MULTIPLIERS[m.group(2).lower()]
+    m = _CN_MIXED.match(s)
+    if m:
+        return _cn_mixed(m.group(1), m.group(2), m.group(3))
     return _parse_chinese(s) if not s.isascii() else _parse_english_words(s)
+
+
+def _cn_mixed(sign: str, whole_text: str, part_text: str) -> Fraction | None:
+    """二又三分之一 = 7/3, 3又1/2 = 7/2, 负二又三分之一 = -7/3: a whole number and a proper fraction."""
+    whole, part = _parse_plain(whole_text.strip()), _parse_plain(part_text.strip())
+    if whole is None or part is None or whole.denominator != 1 or whole < 0 or not 0 < part < 1:
+        return None
+    return -(whole + part) if sign else whole + part
 
 
 _EN_SMALL = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve "
