@@ -244,9 +244,11 @@ def fast_match(pred: str, ref: str) -> bool | None:
     if pred_value is not None:
         if numbers_match(pred_value, pred_core, approx, ref_value, ref_core):
             return True
-        # "25%" for a reference "25": the question asked for a percentage.
+        # "25%" for a reference "25", and "25" for a reference "25%": the question asked for a percentage.
         percent = re.fullmatch(r"(.*?)\s*(?:\\?%|％)", pred_core)
-        return percent is not None and "%" not in ref and parse_number(percent.group(1)) == ref_value
+        if "%" in ref_core or "percent" in ref_core:
+            return percent is None and pred_value == ref_value * 100
+        return percent is not None and parse_number(percent.group(1)) == ref_value
     if hedged(pred):
         return False
     if _UNEVALUATED.fullmatch(pred.strip().strip("$").strip()):
@@ -294,7 +296,8 @@ def _sympy_safe(text: str) -> bool:
     if re.search(r"\d{4,}\s*!|!\s*!|\\binom\s*\{\s*\d{5,}", text):
         return False  # 10000! and friends
     # Prose is not a formula: math-verify would pull some number out of it and accept by accident.
-    letters = re.sub(r"\\[a-zA-Z]+|\b(?:sqrt|sin|cos|tan|log|ln|exp|pi|infty|inf|oo)\b", " ", text)
+    letters = re.sub(r"\\(?:begin|end)\s*\{[a-zA-Z]*\*?\}|\\[a-zA-Z]+|\b(?:sqrt|sin|cos|tan|log|ln|exp|pi|infty|inf|oo)\b",
+                     " ", text)
     return re.search(r"[a-zA-Z]{4,}|[\u4e00-\u9fff]", letters) is None
 
 
@@ -313,6 +316,8 @@ def symbolic_match(pred: str, ref: str) -> bool:
     from math_verify import parse, verify  # sympy import costs ~0.7 s: only workers that need it pay
     pred_core, approx = strip_decorations(pred)
     ref_core, _ = strip_decorations(ref)
+    if "=" in ref_core:  # the reference is an equation: compare the whole answer equation, not its right side
+        pred_core = unwrap(pred)
     if not (_sympy_safe(pred_core) and _sympy_safe(ref_core)):
         return False
     gold = parse(_as_math(ref_core), parsing_timeout=None)

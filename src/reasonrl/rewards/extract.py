@@ -21,13 +21,16 @@ _ANS_OPEN, _ANS_CLOSE = "<answer>", "</answer>"
 _PHRASES = [
     re.compile(r"\banswer(?:\s+(?:to|for)\s+[^.\n:]{1,60}?)?\s*(?:\*\*)?\s*(?:\bis\b|=|:|：)\s*[:：]?\s*(?:\*\*)?\s*(?=\S)",
                re.I),
-    re.compile(r"(?:最终答案|最后答案|正确答案|答案|最终结果|结果)\s*(?:应该?是|应为|是|为|[:：=])\s*"),
+    re.compile(r"(?:最终答案|最后答案|正确答案|答案|最终结果|结果|解集|定义域|值域|取值范围)\s*(?:应该?是|应为|是|为|[:：=])\s*"),
     # "所以…是 X", and the word-problem conclusions "所以一共有12个", "因此还剩5个", "因此需要3辆"
     re.compile(r"(?:所以|因此|故|综上所述|综上|于是)[^。\n!！?？]{0,40}?(?:是|为|等于|=|有|剩下?|需要?|要)\s*"),
     re.compile(r"(?:故|所以|因此|应|答)[,，]?\s*选(?:择|项)?\s*(?=[(（]?[A-Ja-j])"),
 ]
 _SENTENCE_END = re.compile(r"\n|。|！|!|？|\?|\.(?=\s|$)|；|;|，(?=\s*[\u4e00-\u9fff])"
                            r"|[,，]?\s+(?:because|since|as|which|so|given|where)\b")
+_SENTENCE_IS = re.compile(r"^(?=.*[A-Za-z]{2,}.*\s(?:is|are|equals|was)\s)(?:.*\s)?(?:is|are|equals|was)\s+(.+)$", re.I)
+_BOX_OPEN = re.compile(r"\\(?:boxed|fbox)\s*\{")
+_BOX_JOINER = re.compile(r"|,|，|、|(?:,\s*)?(?:and|or)|或者|或|和|及", re.I)
 _EQUALS = re.compile(r"(?<![<>!\\])=")
 _LISTED = re.compile(r",|\b(?:and|or)\b|或|和")
 
@@ -84,6 +87,42 @@ def last_boxed(text: str) -> str | None:
     return None
 
 
+def boxed_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, content) of each balanced `\\boxed{…}` / `\\fbox{…}`, in order (at most 50)."""
+    spans = []
+    for m in _BOX_OPEN.finditer(text):
+        if spans and m.start() < spans[-1][1] or len(spans) >= 50:
+            continue  # a box inside a box, or enough of them
+        depth = 1
+        for i in range(m.end(), min(len(text), m.end() + 5000)):
+            depth += {"{": 1, "}": -1}.get(text[i], 0)
+            if depth == 0:
+                spans.append((m.start(), i + 1, text[m.end():i]))
+                break
+    return spans
+
+
+def joined_boxed(text: str) -> str | None:
+    """The last box, with the boxes joined to it by ',' / 'and' / 'or' kept: `\\boxed{-2} and \\boxed{1}` is
+    the list "-2 and 1", and `\\boxed{12} or \\boxed{13}` stays the hedge it is. None without a box.
+
+    >>> joined_boxed(r"so \\boxed{3}. Then $\\boxed{-2}$ and $\\boxed{1}$."), joined_boxed(r"\\boxed 5")
+    ('-2 and 1', '5')
+    """
+    spans, last = boxed_spans(text), last_boxed(text)
+    if not spans or last != spans[-1][2]:
+        return last  # "\\boxed 5" without braces after the braced ones
+    parts, start = [spans[-1][2].strip()], spans[-1][0]
+    for s0, s1, content in reversed(spans[:-1]):
+        gap = re.sub(r"\$|\\[,;:! ]|\\quad|\\qquad|\\text\s*\{\s*(\w+)\s*\}", r" \1", text[s1:start]).strip()
+        joiner = _BOX_JOINER.fullmatch(gap)
+        if joiner is None or len(parts) >= 6:
+            break
+        parts.insert(0, content.strip() + (", " if gap in (",", "") else f" {gap} "))
+        start = s0
+    return "".join(parts).strip()
+
+
 def _phrase_answer(text: str) -> str | None:
     """The text after the last final-answer phrase, up to the end of its sentence."""
     best = None
@@ -95,15 +134,20 @@ def _phrase_answer(text: str) -> str | None:
         return None
     rest = text[best:]
     end = _SENTENCE_END.search(rest)
-    answer = (rest[:end.start()] if end else rest).strip()
-    return answer.strip("*").strip() or None
+    answer = (rest[:end.start()] if end else rest).strip().strip("*").strip()
+    if answer.count("$") % 2 == 1:  # the phrase began inside "$x=\\sqrt{3}$": drop the lone closing "$"
+        answer = answer.strip("$").strip()
+    said = _SENTENCE_IS.match(answer)
+    if said and not addresses_grader(answer):  # "Final Answer: The largest $n$ is 34" -> "34"
+        answer = said.group(1).strip()
+    return answer or None
 
 
 def _refine(answer: str) -> str:
     """An answer block that itself says "the answer is \\boxed{12}" -> "12"."""
     if addresses_grader(answer):
         return answer  # keep the note whole, so the equivalence step sees it and rejects
-    boxed = last_boxed(answer)
+    boxed = joined_boxed(answer)
     if boxed is not None:
         return boxed
     phrase = _phrase_answer(answer)
@@ -119,12 +163,17 @@ def lenient_answer(text: str) -> str | None:
     >>> lenient_answer(r"so it is \\frac{10}{9}"), lenient_answer("3 + 4 ="), lenient_answer("x = 2 or x = 3")
     ('\\\\frac{10}{9}', None, 'x = 2 or x = 3')
     """
+    if addresses_grader(text):
+        return text.strip()  # kept whole, so the equivalence step sees the note and rejects
     span = last_math_span(text)
     if span is None:
         return None
     span = span.replace("−", "-")
-    if _EQUALS.search(span) and not _LISTED.search(span):
-        span = _EQUALS.split(span)[-1].strip()
+    sides = _EQUALS.split(span)
+    # "5 + 3 = 8" and "x = 5+5+1 = 11" -> the last side; "y = 2x + 1" stays an equation (the equivalence
+    # step drops a lone "y =" unless the reference is itself an equation)
+    if len(sides) > 2 and not _LISTED.search(span) or len(sides) == 2 and not re.search(r"[a-zA-Z]", sides[0]):
+        span = sides[-1].strip()
     return span or None
 
 
@@ -161,7 +210,7 @@ def extract_answer(completion: str, *, lenient: bool = False) -> str | None:
         return answer.strip() or None
     if _ANS_CLOSE in tail:  # a stray </answer> without its opening tag: malformed
         return None
-    boxed = last_boxed(tail)
+    boxed = joined_boxed(tail)
     if boxed is not None:
         return boxed.strip() or None
     phrase = _phrase_answer(tail)

@@ -27,6 +27,8 @@ _RUN = re.compile(r"(?:\\[a-zA-Z]+\*?|\\[{}!,;: %$]|[0-9]|[.,](?=\s?[0-9])|[-+*/
                   r"|(?<![A-Za-z])[A-Za-z](?![A-Za-z])|[ \t])+")
 _HAS_MATH = re.compile(r"[0-9]|\\(?:frac|dfrac|tfrac|cfrac|sqrt|pi|infty|begin|emptyset|varnothing)")
 _STRAY_LETTERS = re.compile(r"^(?:[A-Za-z]\s+(?![=<>\\]))+|(?:\s+[A-Za-z](?![\w{(]))+$")
+_PERCENT_AFTER = re.compile(r"\s*(?:\\?%|percentage\b|percent\b|pct\b)", re.I)
+_PERCENT_WORD = re.compile(r"\s*(?:percentage|percent|pct)\b", re.I)
 _UNIT_TAIL = re.compile(r"\\(?:text|textnormal|textbf|mathrm|mbox)\s*\{[^{}]{0,40}\}\s*(?:\^\s*\{?\d\}?)?\s*$")
 
 
@@ -52,6 +54,8 @@ def _balanced(s: str) -> str:
             break
     while s and s[0] in ")]}":
         s = s[1:].lstrip()
+    while s and s[-1] in "([{" and not s.endswith("\\{"):
+        s = s[:-1].rstrip()  # "12 (" of "12 (see above)": the opener belongs to the prose after it
     return s.strip()
 
 
@@ -90,8 +94,11 @@ def last_math_span(text: str) -> str | None:
         return _join_back(text, runs[-1][0], runs[:-1], runs[-1][2]) or None
     if not blocks:
         return None
-    s0, _, content = blocks[-1]
-    return _join_back(text, s0, blocks[:-1], _balanced(content)) or None
+    s0, s1, content = blocks[-1]
+    content = _balanced(content)
+    if _PERCENT_AFTER.match(text, s1) and not content.endswith("%"):
+        content += "%"  # "$28$ %", "$28$ percent"
+    return _join_back(text, s0, blocks[:-1], content) or None
 
 
 def _all_runs(text: str) -> list[tuple[int, int, str]]:
@@ -100,6 +107,9 @@ def _all_runs(text: str) -> list[tuple[int, int, str]]:
     for m in _RUN.finditer(text):
         if _HAS_MATH.search(m.group()):
             cleaned = _STRAY_LETTERS.sub("", _balanced(m.group()))
+            percent = _PERCENT_WORD.match(text, m.end())
+            if cleaned and percent and re.search(r"\d$", cleaned):
+                cleaned += "%"  # "28 percent", "28 pct": the word is part of the number
             if cleaned:
                 runs.append((m.start(), m.end(), cleaned))
     return runs
@@ -129,10 +139,10 @@ def clean_reference(reference: str) -> str:
     >>> clean_reference(r"$15\\mbox{ cm}^2$"), clean_reference(r"so \\boxed{[-2, 7]}."), clean_reference("$[0,1)$")
     ('15', '[-2, 7]', '[0,1)')
     """
-    from reasonrl.rewards.extract import last_boxed  # extract imports this module: import here, not at the top
+    from reasonrl.rewards.extract import joined_boxed  # extract imports this module: import here, not at the top
     if not isinstance(reference, str):
         return reference
-    boxed = last_boxed(reference) if "\\boxed" in reference or "\\fbox" in reference else None
+    boxed = joined_boxed(reference) if "\\boxed" in reference or "\\fbox" in reference else None
     s = strip_math_delimiters(boxed if boxed is not None else reference)
     stripped = _UNIT_TAIL.sub("", s).strip()
     return stripped if _HAS_MATH.search(stripped) else s

@@ -22,13 +22,13 @@ MAX_EXPONENT = 400  # 1e400 is still cheap as a Fraction; 1e100000 is not.
 _APPROX = re.compile(r"^(?:约为|约等于|大约是|大约|大概|约|approximately|approx\.?|about|around|roughly|≈|~|\\approx)\s*"
                      r"|\s*(?:左右|上下|[(（](?:约|approx\.?|approximately|rounded)[)）])$", re.I)
 _LEAD_IN = re.compile(r"^(?:答|解|答案|answer|final answer)\s*[:：]\s*", re.I)
-_WRAPPERS = re.compile(r"\\(?:boxed|fbox|text|textbf|mathrm|mathbf|textrm|mbox|displaystyle)\s*\{")
+_WRAPPERS = re.compile(r"\\(?:boxed|fbox|text|textbf|textnormal|textit|mathrm|mathbf|textrm|mbox|displaystyle)\s*\{")
 _LATEX_SPACES = re.compile(r"\\[,;:!> ]|\\quad|\\qquad|~")
-_VAR_EQ = re.compile(r"^(?:[a-zA-Z]|\\[a-zA-Z]+)(?:_\{?\w+\}?)?\s*=\s*(?=[^=])")
+_VAR_EQ = re.compile(r"^(?:[a-zA-Z]|\\[a-zA-Z]+|\(\s*[a-zA-Z](?:\s*,\s*[a-zA-Z])+\s*\))(?:_\{?\w+\}?)?\s*=\s*(?=[^=])")
 _DEGREE = re.compile(r"\s*(?:\^\s*\{?\s*\\circ\s*\}?|°|\\degree)\s*(?:\\text\{\s*[CF]\s*\}|[CF])?$")
 _CURRENCY_PREFIX = re.compile(r"^(?:\\\$|\$|US\$|¥|￥|€|£|RMB|USD)\s*")
 _CJK_COMPOUND_UNITS = re.compile(r"(?:平方|立方)?千(?:米|克|瓦时|瓦|卡|字节|米每小时)$|百分点$")
-_EN_UNIT = re.compile(r"^(.*?\d)\s*((?:[a-zA-Z]{1,12}\.?(?:\^?\{?[23]\}?)?)(?:\s+[a-zA-Z]{2,12}){0,2})$")
+_EN_UNIT = re.compile(r"^(.*?[\d}])\s*((?:[a-zA-Z]{1,12}\.?(?:\^?\{?[23]\}?)?)(?:\s+[a-zA-Z]{2,12}){0,2})$")
 # Words that look like units but change the value, so they are never stripped.
 _NOT_UNITS = {"pi", "e", "i", "x", "y", "z", "n", "k", "a", "b", "c", "sqrt", "or", "and", "to", "times",
               "plus", "minus", "over", "squared", "cubed", "root", "thousand", "million", "billion",
@@ -85,6 +85,7 @@ def unwrap(text: str) -> str:
         m = _WRAPPERS.match(s)
         if m and s.endswith("}") and _balanced_end(s, m.end()) == len(s) - 1:
             s = s[m.end():-1]
+        s = re.sub(r"\{,\}|,\\!\s*", ",", s)  # 14{,}916 and 11,\! 111 are thousands separators
         s = s.replace("\\left", "").replace("\\right", "").replace("\\!", "")
         if s == before:
             break
@@ -113,7 +114,7 @@ def strip_decorations(text: str) -> tuple[str, bool]:
     ('5x', False)
     """
     s = unwrap(text)
-    s = re.sub(r"\\(?:text|mathrm|mbox|textrm)\s*\{([^{}]*)\}", r" \1", s).strip()
+    s = re.sub(r"\\(?:text|textbf|textnormal|textit|mathrm|mbox|textrm)\s*\{([^{}]*)\}", r" \1", s).strip()
     s = re.sub(r"^零下\s*", "负", s)  # 零下5度 = -5
     approx = False
     for _ in range(3):
@@ -170,9 +171,14 @@ def parse_number(text: str) -> Fraction | None:
     return _parse_plain(s)
 
 
+_DECIMAL_COMMA = re.compile(r"[+-]?(?:\d+,\d{1,2}|\d+,\d{4,}|0,\d+)")
+
+
 def _parse_plain(s: str) -> Fraction | None:
     if re.fullmatch(_DEC, s):
         return Fraction(s)
+    if _DECIMAL_COMMA.fullmatch(s):  # 1000,99 and 0,111: a decimal comma (a thousands group has 3 digits)
+        return Fraction(s.replace(",", "."))
     if _SEP_INT.match(s):
         return Fraction(re.sub(r"[, \u2009\u202f]", "", s))
     m = _SCI.match(s)
