@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from reasonrl.rewards.equivalence import addresses_grader
-from reasonrl.rewards.latex_span import last_math_span
+from reasonrl.rewards.latex_span import MAX_DELIMITED, MAX_SCAN, last_math_span
 
 _THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
 _ANS_OPEN, _ANS_CLOSE = "<answer>", "</answer>"
@@ -29,6 +29,7 @@ _PHRASES = [
 _SENTENCE_END = re.compile(r"\n|。|！|!|？|\?|\.(?=\s|$)|；|;|，(?=\s*[\u4e00-\u9fff])"
                            r"|[,，]?\s+(?:because|since|as|which|so|given|where)\b")
 _SENTENCE_IS = re.compile(r"^(?=.*[A-Za-z]{2,}.*\s(?:is|are|equals|was)\s)(?:.*\s)?(?:is|are|equals|was)\s+(.+)$", re.I)
+_BOX_BARE = re.compile(r"\\boxed\s+([^\s${][^\s$]*)")
 _BOX_OPEN = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _BOX_JOINER = re.compile(r"|,|，|、|(?:,\s*)?(?:and|or)|或者|或|和|及", re.I)
 _EQUALS = re.compile(r"(?<![<>!\\])=")
@@ -68,31 +69,21 @@ def last_boxed(text: str) -> str | None:
     >>> last_boxed(r"\\boxed 5")
     '5'
     """
-    starts = [text.rfind("\\boxed"), text.rfind("\\fbox")]
-    for start in sorted((s for s in starts if s >= 0), reverse=True):
-        rest = text[start:]
-        m = re.match(r"\\(?:boxed|fbox)\s*\{", rest)
-        if m is None:
-            m2 = re.match(r"\\boxed\s+([^\s$]+)", rest)
-            if m2:
-                return m2.group(1)
-            continue
-        depth = 1
-        for i in range(m.end(), len(rest)):
-            depth += {"{": 1, "}": -1}.get(rest[i], 0)
-            if depth == 0:
-                return rest[m.end():i]
-        # unbalanced: look at an earlier box
-        return last_boxed(text[:start]) if start > 0 else None
-    return None
+    spans = boxed_spans(text)
+    bare = None
+    for bare in _BOX_BARE.finditer(text[spans[-1][1]:] if spans else text):
+        pass  # the last "\\boxed 5" after the last braced box, if any
+    if bare is not None:
+        return bare.group(1)
+    return spans[-1][2] if spans else None
 
 
 def boxed_spans(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, content) of each balanced `\\boxed{…}` / `\\fbox{…}`, in order (at most 50)."""
+    """(start, end, content) of each balanced `\\boxed{…}` / `\\fbox{…}` among the last 50, in order."""
     spans = []
-    for m in _BOX_OPEN.finditer(text):
-        if spans and m.start() < spans[-1][1] or len(spans) >= 50:
-            continue  # a box inside a box, or enough of them
+    for m in list(_BOX_OPEN.finditer(text))[-50:]:  # the last 50 openings: bounded work on a wall of boxes
+        if spans and m.start() < spans[-1][1]:
+            continue  # a box inside a box
         depth = 1
         for i in range(m.end(), min(len(text), m.end() + 5000)):
             depth += {"{": 1, "}": -1}.get(text[i], 0)
@@ -111,7 +102,7 @@ def joined_boxed(text: str) -> str | None:
     """
     spans, last = boxed_spans(text), last_boxed(text)
     if not spans or last != spans[-1][2]:
-        return last  # "\\boxed 5" without braces after the braced ones
+        return last  # no braced box, or a "\\boxed 5" after the braced ones
     parts, start = [spans[-1][2].strip()], spans[-1][0]
     for s0, s1, content in reversed(spans[:-1]):
         gap = re.sub(r"\$|\\[,;:! ]|\\quad|\\qquad|\\text\s*\{\s*(\w+)\s*\}", r" \1", text[s1:start]).strip()
@@ -137,7 +128,7 @@ def _phrase_answer(text: str) -> str | None:
     answer = (rest[:end.start()] if end else rest).strip().strip("*").strip()
     if answer.count("$") % 2 == 1:  # the phrase began inside "$x=\\sqrt{3}$": drop the lone closing "$"
         answer = answer.strip("$").strip()
-    said = _SENTENCE_IS.match(answer)
+    said = _SENTENCE_IS.match(answer) if len(answer) <= 300 else None
     if said and not addresses_grader(answer):  # "Final Answer: The largest $n$ is 34" -> "34"
         answer = said.group(1).strip()
     return answer or None
@@ -145,6 +136,8 @@ def _phrase_answer(text: str) -> str | None:
 
 def _refine(answer: str) -> str:
     """An answer block that itself says "the answer is \\boxed{12}" -> "12"."""
+    if len(answer) > MAX_DELIMITED:
+        return answer  # only ever compared as exact text (check.MAX_ANSWER_CHARS): no need to look inside
     if addresses_grader(answer):
         return answer  # keep the note whole, so the equivalence step sees it and rejects
     boxed = joined_boxed(answer)
@@ -163,8 +156,8 @@ def lenient_answer(text: str) -> str | None:
     >>> lenient_answer(r"so it is \\frac{10}{9}"), lenient_answer("3 + 4 ="), lenient_answer("x = 2 or x = 3")
     ('\\\\frac{10}{9}', None, 'x = 2 or x = 3')
     """
-    if addresses_grader(text):
-        return text.strip()  # kept whole, so the equivalence step sees the note and rejects
+    if addresses_grader(text[-MAX_SCAN:]):
+        return text[-MAX_SCAN:].strip()  # kept whole, so the equivalence step sees the note and rejects
     span = last_math_span(text)
     if span is None:
         return None

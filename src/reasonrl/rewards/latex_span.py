@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import re
 
+MAX_DELIMITED = 20_000  # longer text keeps its delimiters: pairing them costs Python time per token
 MAX_SCAN = 4000  # a final answer sits at the end; scanning a 1 MB reply whole would only cost time
-_BLOCKS = re.compile(
-    r"(?<!\\)\$\$(?P<dd>(?:[^$]|\$(?!\$)){1,2000}?)(?<!\\)\$\$"
-    r"|(?<!\\)\\\[(?P<db>(?:[^\\]|\\(?!\])){1,2000}?)\\\]"
-    r"|(?<![\\\d])\$(?P<id>(?:\\\$|[^\n$]){1,1000}?)(?<!\\)\$"
-    r"|(?<!\\)\\\((?P<ip>(?:[^\\\n]|\\(?!\))){1,1000}?)\\\)", re.S)
+# Delimiter tokens, paired in one linear pass (a lazy regex per opener would rescan the text from each one)
+_DELIMS = re.compile(r"(?<!\\)\$\$|(?<!\\)\$|(?<!\\)\\\[|\\\]|(?<!\\)\\\(|\\\)")
+_CLOSER = {"$$": "$$", "$": "$", "\\[": "\\]", "\\(": "\\)"}
 _JOINER = re.compile(r"\s*(?:,?\s*(?:and|or|或者|或|和|及)|,|，|、)\s*$", re.I)
 _PLAIN = re.compile(r"[.。!！?？:：;；\s]*$")
 # One bare math run: LaTeX commands, digits, operators, brackets, currency/percent, single-letter variables,
@@ -33,12 +32,35 @@ _UNIT_TAIL = re.compile(r"\\(?:text|textnormal|textbf|mathrm|mbox)\s*\{[^{}]{0,4
 
 
 def math_blocks(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, content) of every `$…$`, `$$…$$`, `\\(…\\)`, `\\[…\\]` block, in order.
+    """(start, end, content) of every `$…$`, `$$…$$`, `\\(…\\)`, `\\[…\\]` block, in order. Inline blocks
+    (`$…$`, `\\(…\\)`) stay on one line, and a `$` right after a digit closes nothing new (`5$ and $6`).
 
     >>> [b[2] for b in math_blocks(r"so $x=1$ and \\(y\\) then $$\\frac{1}{2}$$")]
     ['x=1', 'y', '\\\\frac{1}{2}']
     """
-    return [(m.start(), m.end(), next(g for g in m.groups() if g is not None)) for m in _BLOCKS.finditer(text)]
+    tokens = [(m.start(), m.end(), m.group()) for m in _DELIMS.finditer(text)]
+    following: dict[str, list[int]] = {}  # for each token kind, the index of its next occurrence at or after i
+    for kind in ("$$", "$", "\\]", "\\)"):
+        nxt, at = [len(tokens)] * (len(tokens) + 1), len(tokens)
+        for i in range(len(tokens) - 1, -1, -1):
+            at = i if tokens[i][2] == kind else at
+            nxt[i] = at
+        following[kind] = nxt
+    blocks, i = [], 0
+    while i < len(tokens):
+        start, open_end, kind = tokens[i]
+        closer = _CLOSER.get(kind)
+        if closer is None or kind == "$" and start > 0 and text[start - 1].isdigit():
+            i += 1
+            continue
+        j = following[closer][i + 1]
+        content = text[open_end:tokens[j][0]] if j < len(tokens) else ""
+        if j >= len(tokens) or not content.strip() or kind in ("$", "\\(") and "\n" in content:
+            i += 1
+            continue
+        blocks.append((start, tokens[j][1], content))
+        i = j + 1
+    return blocks
 
 
 def _balanced(s: str) -> str:
@@ -106,7 +128,7 @@ def _all_runs(text: str) -> list[tuple[int, int, str]]:
     runs = []
     for m in _RUN.finditer(text):
         if _HAS_MATH.search(m.group()):
-            cleaned = _STRAY_LETTERS.sub("", _balanced(m.group()))
+            cleaned = _STRAY_LETTERS.sub("", _balanced(m.group()[-500:]))  # capped: the trims are not linear
             percent = _PERCENT_WORD.match(text, m.end())
             if cleaned and percent and re.search(r"\d$", cleaned):
                 cleaned += "%"  # "28 percent", "28 pct": the word is part of the number
@@ -121,8 +143,8 @@ def strip_math_delimiters(text: str) -> str:
     >>> strip_math_delimiters("$125$ miles"), strip_math_delimiters(r"\\([0,1)\\)"), strip_math_delimiters("$5")
     ('125 miles', '[0,1)', '$5')
     """
-    if "$" not in text and "\\(" not in text and "\\[" not in text:
-        return text
+    if "$" not in text and "\\(" not in text and "\\[" not in text or len(text) > MAX_DELIMITED:
+        return text  # nothing to strip, or longer than any answer compared as math (check.MAX_ANSWER_CHARS)
     out, at = [], 0
     for start, end, content in math_blocks(text):
         out.append(text[at:start])

@@ -126,6 +126,8 @@ def strip_decorations(text: str) -> tuple[str, bool]:
         s = _CURRENCY_PREFIX.sub("", s)
         s = _DEGREE.sub("", s)
         s = _strip_unit(s)
+        if re.fullmatch(r"\(\s*[^(),]+\s*\)", s):
+            s = s[1:-1].strip()  # "\\left( \\frac{1}{3} \\right)": brackets around one value change nothing
         if s == before:
             break
     return s.strip(), approx
