@@ -1,16 +1,21 @@
 """Verifier speed and agreement: reasonrl.rewards.verify vs plain math_verify.parse + verify, same rows, one run.
 
-    python benchmarks/verifier_bench.py                 # shared examples x5 + 1,000 generated numeric rows
+    python benchmarks/verifier_bench.py                 # conformance suite + shared examples x5 + 1,000 numeric rows
     python benchmarks/verifier_bench.py --numeric 5000 --repeat 20
 
-Rows: /work/shared/verifier_examples.jsonl (graded: agreement is reported) replicated `--repeat` times,
-plus a generated numeric set in the training job's shape (half right, half wrong, half in Chinese
-numerals). Both verifiers are warmed up first (imports and parser construction are not counted), then
-each row is timed alone; calls/s = rows / total time, p50/p99 per call.
+Rows: the conformance suite of tests/rewards/test_conformance.py (graded; ours with `lenient=True`, as
+`reasonrl score --lenient` reads free-form replies), /work/shared/verifier_examples.jsonl (graded, strict)
+replicated `--repeat` times, and a generated numeric set in the training job's shape (half right, half
+wrong, half in Chinese numerals). Both verifiers are warmed up first (imports and parser construction are
+not counted), then each row is timed alone; calls/s = rows / total time, p50/p99 per call.
+Ends with one line for the conformance suite:
+`agreement_vs_label=… plain_math_verify=… false_accepts=… plain_false_accepts=… p99_ms=… plain_p99_ms=…`.
 """
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib.util
 import json
 import random
 import statistics
@@ -24,6 +29,15 @@ from reasonrl.rewards import verify as ours
 from reasonrl.rewards.check import warm_up_sympy
 
 SHARED = Path("/work/shared/verifier_examples.jsonl")
+CONFORMANCE = Path(__file__).resolve().parent.parent / "tests" / "rewards" / "test_conformance.py"
+
+
+def conformance_rows() -> list[dict]:
+    """The graded rows of the conformance test file (loaded by path: tests/ is not a package)."""
+    spec = importlib.util.spec_from_file_location("test_conformance", CONFORMANCE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return [{"completion": c, "reference": r, "expected": label} for c, r, label in module.ROWS]
 
 
 def plain_math_verify(completion: str, reference: str) -> bool:
@@ -67,20 +81,29 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--repeat", type=int, default=5, help="times the shared examples are replicated")
     args = parser.parse_args(argv)
     shared = [json.loads(line) for line in SHARED.read_text(encoding="utf-8").splitlines() if line.strip()]
-    sets = {"shared x%d" % args.repeat: shared * args.repeat, "numeric": numeric_rows(args.numeric)}
+    sets = {"conformance": conformance_rows(), "shared x%d" % args.repeat: shared * args.repeat,
+            "numeric": numeric_rows(args.numeric)}
     warm_up_sympy()
     plain_math_verify("$1$", "1")
-    print(f"{'set':<12} {'verifier':<20} {'rows':>6} {'calls/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'agree':>8}")
+    print(f"{'set':<12} {'verifier':<20} {'rows':>6} {'calls/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'agree':>8} {'FA':>4}")
+    summary = {}
     for set_name, rows in sets.items():
         stats = {}
-        for name, fn in (("reasonrl.verify", ours), ("math_verify plain", plain_math_verify)):
+        ours_fn = functools.partial(ours, lenient=True) if set_name == "conformance" else ours
+        for name, fn in (("reasonrl.verify", ours_fn), ("math_verify plain", plain_math_verify)):
             times, results = time_calls(fn, rows)
             agree = sum(r == row["expected"] for r, row in zip(results, rows)) / len(rows)
-            stats[name] = (len(rows) / sum(times), p99(times))
+            false_accepts = sum(r and not row["expected"] for r, row in zip(results, rows))
+            stats[name] = (len(rows) / sum(times), p99(times), agree, false_accepts)
             print(f"{set_name:<12} {name:<20} {len(rows):>6} {stats[name][0]:>9.0f} "
-                  f"{statistics.median(times) * 1e3:>8.2f} {stats[name][1] * 1e3:>8.2f} {agree:>8.1%}")
-        (ours_cps, ours_p99), (mv_cps, mv_p99) = stats["reasonrl.verify"], stats["math_verify plain"]
-        print(f"{set_name:<12} ratio ours/plain: calls/s x{ours_cps / mv_cps:.1f}, p99 x{ours_p99 / mv_p99:.2f}")
+                  f"{statistics.median(times) * 1e3:>8.2f} {stats[name][1] * 1e3:>8.2f} {agree:>8.1%} {false_accepts:>4}")
+        ours_stats, mv_stats = stats["reasonrl.verify"], stats["math_verify plain"]
+        print(f"{set_name:<12} ratio ours/plain: calls/s x{ours_stats[0] / mv_stats[0]:.1f}, "
+              f"p99 x{ours_stats[1] / mv_stats[1]:.2f}")
+        summary[set_name] = (ours_stats, mv_stats)
+    ours_stats, mv_stats = summary["conformance"]
+    print(f"agreement_vs_label={ours_stats[2]:.3f} plain_math_verify={mv_stats[2]:.3f} false_accepts={ours_stats[3]} "
+          f"plain_false_accepts={mv_stats[3]} p99_ms={ours_stats[1] * 1e3:.2f} plain_p99_ms={mv_stats[1] * 1e3:.2f}")
     return 0
 
 

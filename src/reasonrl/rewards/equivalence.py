@@ -18,7 +18,9 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-from reasonrl.rewards.normalize import (_NOT_UNITS, NO_SOLUTION, choice_letter, decimals, parse_number, strip_decorations,
+from reasonrl.rewards.closed_form import clearly_different, surd
+from reasonrl.rewards.structures import _CHAIN, _INEQ, _number, _split_list, as_interval, structures_match
+from reasonrl.rewards.normalize import (_NOT_UNITS, _VAR_EQ, NO_SOLUTION, choice_letter, decimals, parse_number, strip_decorations,
                                         unwrap, yes_no)
 
 _GRADER_NOTE = re.compile(
@@ -32,7 +34,8 @@ _MAX_BRACE_DEPTH = 12
 
 
 def _squash(text: str) -> str:
-    return re.sub(r"\s+", "", unwrap(text)).lower()
+    s = re.sub(r"\s+", "", unwrap(text)).lower()
+    return re.sub(r"\\([dtc]?frac)(\d)(\d)", r"\\frac{\2}{\3}", re.sub(r"\\sqrt(\d)", r"\\sqrt{\1}", s))
 
 
 def round_half_up(value: Fraction, places: int) -> Fraction:
@@ -75,118 +78,6 @@ def addresses_grader(answer: str) -> bool:
     return _GRADER_NOTE.search(answer) is not None
 
 
-def _number(text: str) -> tuple[Fraction | None, str, bool]:
-    core, approx = strip_decorations(text)
-    return parse_number(core), core, approx
-
-
-def _split_list(text: str) -> tuple[str, list[str]] | None:
-    """("()", items) for "(2, 3)", "[)" for "[2, 5)", "{}" for sets, "" for a bare list "2, 3"; None if
-    not a list. Both brackets are kept: `[2, 5]`, `[2, 5)` and `(2, 5]` are different intervals."""
-    s = unwrap(text).replace("\\{", "{").replace("\\}", "}")
-    kind = ""
-    if len(s) >= 2 and s[0] in "([{" and s[-1] in ")]}":
-        kind, s = s[0] + s[-1], s[1:-1]
-    s = re.sub(r"\s*(?:\bor\b|\band\b|或者|或|和|及|;|；|、|，)\s*", ",", s)
-    items = [item.strip() for item in s.split(",")]
-    if len(items) < 2 or any(not item for item in items) or re.search(r"[()\[\]{}]", s):
-        return None
-    return kind, items
-
-
-def _lists_match(pred: str, ref: str) -> bool | None:
-    """Sets and bare lists of solutions ignore order; tuples keep it; intervals (any `[` or `]`) also
-    need the same bracket at each end. None if not both numeric lists."""
-    pl, rl = _split_list(pred), _split_list(ref)
-    if rl is None or pl is None:
-        return None
-    pv = [_number(item)[0] for item in pl[1]]
-    rv = [_number(item)[0] for item in rl[1]]
-    if None in pv or None in rv:
-        return None
-    kinds = {pl[0], rl[0]}
-    if kinds <= {"{}", ""}:
-        return set(pv) == set(rv)
-    if kinds <= {"()", ""}:
-        return pv == rv
-    return pl[0] == rl[0] and pv == rv  # "(2, 3)" vs "[2, 3]", "[2, 5]" vs "[2, 5)": different
-
-
-_INEQ = re.compile(r"^[a-zA-Z]\s*(<|>|\\leq?|\\geq?|≤|≥|\\lt|\\gt)\s*([^<>=]+)$")
-_CHAIN = re.compile(r"^([^<>=a-zA-Z]+?)\s*(<|\\leq?|≤|\\lt)\s*[a-zA-Z]\s*(<|\\leq?|≤|\\lt)\s*([^<>=]+)$"
-                    r"|^([^<>=a-zA-Z]+?)\s*(>|\\geq?|≥|\\gt)\s*[a-zA-Z]\s*(>|\\geq?|≥|\\gt)\s*([^<>=]+)$")
-_INTERVAL = re.compile(r"^(?:[a-zA-Z]\s*(?:\\in|∈)\s*)?([(\[])\s*([^,]+?)\s*,\s*([^,]+?)\s*([)\]])$")
-_STRICT_OPS = ("<", ">", "\\lt", "\\gt")
-
-
-def _bound(text: str) -> Fraction | float | None:
-    t = text.replace(" ", "")
-    if t in ("\\infty", "+\\infty", "∞", "+∞", "inf", "oo"):
-        return float("inf")
-    if t in ("-\\infty", "-∞", "-inf", "-oo"):
-        return float("-inf")
-    return _number(text)[0]
-
-
-def _chain_interval(s: str) -> tuple | None:
-    """`2 \\le x < 5` -> (2, 5, True, False); `5 > x \\ge 2` -> the same; None if not a chain."""
-    m = _CHAIN.match(s)
-    if m is None:
-        return None
-    if m.group(1) is not None:
-        low, op_low, op_high, high = m.group(1), m.group(2), m.group(3), m.group(4)
-    else:
-        high, op_high, op_low, low = m.group(5), m.group(6), m.group(7), m.group(8)
-    lo, hi = _bound(low), _bound(high)
-    if lo is None or hi is None or not lo < hi:
-        return None
-    return (lo, hi, op_low not in _STRICT_OPS, op_high not in _STRICT_OPS)
-
-
-def as_interval(text: str) -> tuple | None:
-    """(low, high, low_closed, high_closed) for "x<3", "x \\ge 2", "2 \\le x < 5", "(-\\infty, 3)", "[2, 5)";
-    else None.
-
-    >>> as_interval("x<3") == as_interval("(-\\infty, 3)"), as_interval("x \\le 3") == as_interval("(-\\infty, 3)")
-    (True, False)
-    >>> as_interval("2 \\le x < 5") == as_interval("[2, 5)"), as_interval("2 \\le x < 5") == as_interval("[2, 5]")
-    (True, False)
-    """
-    s = unwrap(text).replace("\\left", "").replace("\\right", "")
-    chain = _chain_interval(s)
-    if chain is not None:
-        return chain
-    m = _INEQ.match(s)
-    if m:
-        value = _bound(m.group(2))
-        if value is None:
-            return None
-        op = m.group(1)
-        if op in ("<", "\\lt", "\\le", "\\leq", "≤"):
-            return (float("-inf"), value, False, op not in _STRICT_OPS)
-        return (value, float("inf"), op not in _STRICT_OPS, False)
-    m = _INTERVAL.match(s)
-    if m:
-        low, high = _bound(m.group(2)), _bound(m.group(3))
-        if low is None or high is None or not low < high:
-            return None  # (3, 2) is a point, not an interval
-        return (low, high, m.group(1) == "[", m.group(4) == "]")
-    return None
-
-
-def _intervals_match(pred: str, ref: str) -> bool | None:
-    """When the reference is an inequality, a chain `a < x \\le b`, or an interval with an infinite end (so
-    no tuple reading), or the answer is a chain: same ends, each open or closed alike."""
-    r = as_interval(ref)
-    if r is None:
-        return None
-    is_ineq = _INEQ.match(unwrap(ref)) is not None or _CHAIN.match(unwrap(ref)) is not None
-    if abs(r[0]) != float("inf") and abs(r[1]) != float("inf") and not is_ineq and _CHAIN.match(unwrap(pred)) is None:
-        return None
-    p = as_interval(pred)
-    return None if p is None else p == r
-
-
 def _is_single_value(ref: str) -> bool:
     return _split_list(ref) is None
 
@@ -212,17 +103,36 @@ def hedged(pred: str) -> bool:
 def fast_match(pred: str, ref: str) -> bool | None:
     """Decide without sympy: True/False, or None when only a symbolic comparison can tell.
 
+    The exact rules below first; what they leave open is refused when a float evaluation of both sides
+    (`closed_form.clearly_different`) shows different values, so only equal-looking forms pay for sympy.
+
     >>> fast_match("约12.57平方厘米", "12.57"), fast_match("5%", "0.5"), fast_match("负五度", "-5")
     (True, False, True)
     >>> fast_match("选B", "B"), fast_match("是", "Yes"), fast_match("(3, 2)", "(2, 3)")
     (True, True, False)
-    >>> fast_match(r"\\frac{\\sqrt{2}}{2}", r"\\frac{1}{\\sqrt{2}}") is None
+    >>> fast_match(r"\\frac{\\sqrt{2}}{2}", r"\\frac{1}{\\sqrt{2}}"), fast_match(r"\\frac{\\sqrt{2}}{2}", "2")
+    (True, False)
+    >>> fast_match(r"\\frac{x+2}{7}", r"\\frac{x}{7}+\\frac{2}{7}") is None  # equal-looking: sympy decides
     True
     """
+    decided = _exact_match(pred, ref)
+    if decided is not None:
+        return decided
+    pred_core, ref_core = strip_decorations(pred)[0], strip_decorations(ref)[0]
+    pred_surd, ref_surd = surd(pred_core), surd(ref_core)
+    if pred_surd is not None and ref_surd is not None:
+        return pred_surd == ref_surd  # exact: c·√r with r square-free is a normal form
+    if "=" not in ref_core and clearly_different(pred_core, ref_core, decimals(ref_core)):
+        return False
+    return None
+
+
+def _exact_match(pred: str, ref: str) -> bool | None:
+    """The exact rules of `fast_match` (module docstring); None when they cannot tell."""
     if addresses_grader(pred):
         return False
-    if _squash(pred) == _squash(ref):
-        return True
+    if _squash(pred) == _squash(ref) or _squash(strip_decorations(pred)[0]) == _squash(strip_decorations(ref)[0]):
+        return True  # the same text, or the same once "x =", units and currency are dropped
     if _squash(ref).rstrip(".") in NO_SOLUTION:
         return _squash(pred).rstrip(".") in NO_SOLUTION
     ref_letter = choice_letter(ref) if re.fullmatch(r"\s*(?:\(?[A-J]\)?|\([a-j]\))\s*", unwrap(ref)) else None
@@ -231,12 +141,9 @@ def fast_match(pred: str, ref: str) -> bool | None:
     ref_yn = yes_no(ref)
     if ref_yn is not None:
         return yes_no(pred) == ref_yn
-    ranged = _intervals_match(pred, ref)
-    if ranged is not None:
-        return ranged
-    listed = _lists_match(pred, ref)
-    if listed is not None:
-        return listed
+    structured = structures_match(pred, ref)
+    if structured is not None:
+        return structured
     ref_value, ref_core, _ = _number(ref)
     if ref_value is None:
         return None
@@ -249,8 +156,8 @@ def fast_match(pred: str, ref: str) -> bool | None:
         if "%" in ref_core or "percent" in ref_core:
             return percent is None and pred_value == ref_value * 100
         return percent is not None and parse_number(percent.group(1)) == ref_value
-    if hedged(pred):
-        return False
+    if hedged(pred) or _split_list(pred) is not None or as_interval(pred) is not None:
+        return False  # several candidates, or a tuple, list or interval: not the one number asked for
     if _UNEVALUATED.fullmatch(pred.strip().strip("$").strip()):
         # "0 + 4" for "0 + 4 =": restating the question is not answering it (a policy learned to copy the
         # expression into <answer> and let symbolic equivalence evaluate it)

@@ -165,7 +165,7 @@ def lenient_answer(text: str) -> str | None:
     sides = _EQUALS.split(span)
     # "5 + 3 = 8" and "x = 5+5+1 = 11" -> the last side; "y = 2x + 1" stays an equation (the equivalence
     # step drops a lone "y =" unless the reference is itself an equation)
-    if len(sides) > 2 and not _LISTED.search(span) or len(sides) == 2 and not re.search(r"[a-zA-Z]", sides[0]):
+    if len(sides) > 2 and not _LISTED.search(span) or len(sides) == 2 and not re.search(r"[a-zA-Z]", re.sub(r"\\[a-zA-Z]+", "", sides[0])):
         span = sides[-1].strip()
     return span or None
 

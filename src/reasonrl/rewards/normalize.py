@@ -27,6 +27,8 @@ _LATEX_SPACES = re.compile(r"\\[,;:!> ]|\\quad|\\qquad|~")
 _VAR_EQ = re.compile(r"^(?:[a-zA-Z]|\\[a-zA-Z]+|\(\s*[a-zA-Z](?:\s*,\s*[a-zA-Z])+\s*\))(?:_\{?\w+\}?)?\s*=\s*(?=[^=])")
 _DEGREE = re.compile(r"\s*(?:\^\s*\{?\s*\\circ\s*\}?|°|\\degree)\s*(?:\\text\{\s*[CF]\s*\}|[CF])?$")
 _CURRENCY_PREFIX = re.compile(r"^(?:\\\$|\$|US\$|¥|￥|€|£|RMB|USD)\s*")
+_CURRENCY_SUFFIX = re.compile(r"(?<=\d)\s*(?:\\\$|\$|€|£|¥|￥)$")
+_POWER = re.compile(r"^([+-]?)(\d{1,6})\s*\^\s*(?:\{\s*([+-]?\d{1,3})\s*\}|(\d))$")
 _CJK_COMPOUND_UNITS = re.compile(r"(?:平方|立方)?千(?:米|克|瓦时|瓦|卡|字节|米每小时)$|百分点$")
 _EN_UNIT = re.compile(r"^(.*?[\d}])\s*((?:[a-zA-Z]{1,12}\.?(?:\^?\{?[23]\}?)?)(?:\s+[a-zA-Z]{2,12}){0,2})$")
 # Words that look like units but change the value, so they are never stripped.
@@ -45,9 +47,9 @@ _INT = r"[+-]?\d+"
 _DEC = r"[+-]?(?:\d+\.\d*|\.\d+|\d+)"
 _SEP_INT = re.compile(r"^[+-]?\d{1,3}(?:(,)\d{3})+(?:\.\d+)?$|^[+-]?\d{1,3}(?:[ \u2009\u202f]\d{3})+(?:\.\d+)?$")
 _SCI = re.compile(rf"^({_DEC})\s*(?:[eE]|\\times\s*10\s*\^|\*\s*10\s*\*\*|×\s*10\s*\^)\s*\{{?\s*({_INT})\s*\}}?$")
-_FRAC = re.compile(r"^([+-]?)\\[dt]?frac\s*(?:\{\s*(-?\d+)\s*\}|(\d))\s*(?:\{\s*(-?\d+)\s*\}|(\d))$")
+_FRAC = re.compile(r"^([+-]?)\\[dtc]?frac\s*(?:\{\s*(-?\d+)\s*\}|(\d))\s*(?:\{\s*(-?\d+)\s*\}|(\d))$")
 _SLASH = re.compile(rf"^({_INT})\s*/\s*({_INT})$")
-_MIXED = re.compile(r"^([+-]?)(\d+)\s*(?:\s(\d+)\s*/\s*(\d+)|\\[dt]?frac\s*\{(\d+)\}\s*\{(\d+)\})$")
+_MIXED = re.compile(r"^([+-]?)(\d+)\s*(?:\s(\d+)\s*/\s*(\d+)|\\[dtc]?frac\s*\{(\d+)\}\s*\{(\d+)\})$")
 _REPEAT = re.compile(r"^([+-]?)(\d*)\.(\d*)(?:\\overline\s*\{(\d+)\}|\\dot\s*\{?(\d)\}?|\((\d+)\))$")
 _CN_FRAC = re.compile(r"^(负)?(.+?)分之(.+)$")
 _CN_MIXED = re.compile(r"^([负-]?)([^又]{1,20})又([^又]{1,40})$")
@@ -123,7 +125,7 @@ def strip_decorations(text: str) -> tuple[str, bool]:
         s, n = _APPROX.subn("", s)
         approx = approx or n > 0
         s = _VAR_EQ.sub("", s).strip().lstrip("=").strip()
-        s = _CURRENCY_PREFIX.sub("", s)
+        s = _CURRENCY_SUFFIX.sub("", _CURRENCY_PREFIX.sub("", s))
         s = _DEGREE.sub("", s)
         s = _strip_unit(s)
         if re.fullmatch(r"\(\s*[^(),]+\s*\)", s):
@@ -200,6 +202,10 @@ def _parse_plain(s: str) -> Fraction | None:
         if 0 < num < den:  # "2 1/3"; "2 4/3" is not a mixed number anyone writes
             return (-1 if m.group(1) == "-" else 1) * (int(m.group(2)) + Fraction(num, den))
         return None
+    m = _POWER.match(s)
+    if m:  # 10^{-3}, 2^{10}: small exponents only (the caps keep this cheap)
+        value = Fraction(int(m.group(2))) ** int(m.group(3) or m.group(4))
+        return -value if m.group(1) == "-" else value
     m = _REPEAT.match(s)
     if m:
         return _repeating(m)
