@@ -139,7 +139,7 @@ def evaluate(text: str, env: dict[str, float] | None = None) -> float | None:
         value = parser.expr()
         if parser.peek() is not None:
             return None
-    except (_Unsupported, ZeroDivisionError, OverflowError, ValueError, TypeError):
+    except (_Unsupported, ZeroDivisionError, OverflowError, ValueError, TypeError, RecursionError):
         return None
     return value if isinstance(value, float) and math.isfinite(value) else None
 
@@ -172,12 +172,12 @@ def clearly_different(pred: str, ref: str, ref_places: int | None = None) -> boo
     return False
 
 
-_SURD = re.compile(r"^(\d{1,9})?\s*\\sqrt\s*(?:\{\s*(\d{1,9})\s*\}|(\d))$|^(\d{1,9})$")
+_SURD = re.compile(r"^(\d{1,9})?\s*\\sqrt\s*(?:\{\s*(\d{1,6})\s*\}|(\d))$|^(\d{1,9})$")
 _SURD_FRAC = re.compile(r"^\\[dtc]?frac\s*\{([^{}]*(?:\{\d+\})?[^{}]*)\}\s*\{([^{}]*(?:\{\d+\})?[^{}]*)\}$")
 
 
 def _square_free(n: int) -> tuple[int, int]:
-    """n = outside^2 * inside with `inside` square-free (n <= 10^9: at most ~31,600 trial divisors)."""
+    """n = outside^2 * inside with `inside` square-free (n < 10^6: at most 1,000 trial divisors)."""
     outside, inside, k = 1, n, 2
     while k * k <= inside:
         while inside % (k * k) == 0:
@@ -214,6 +214,6 @@ def surd(text: str) -> tuple[Fraction, int] | None:
     num, den = _simple_surd(m.group(1)), _simple_surd(m.group(2))
     if num is None or den is None or den[0] == 0:
         return None
-    # (a√m)/(b√n) = a/(b·n) · √(m·n), then made square-free again
-    outside, inside = _square_free(num[1] * den[1])
-    return sign * num[0] * outside / (den[0] * den[1]), inside
+    # (a√m)/(b√n) = a/(b·n) · √(m·n); m and n are square-free, so m·n = g²·(m/g)(n/g) with g = gcd(m, n)
+    g = math.gcd(num[1], den[1])
+    return sign * num[0] * g / (den[0] * den[1]), (num[1] // g) * (den[1] // g)
