@@ -238,7 +238,40 @@ STRICT_RULES = [  # unchanged under lenient: thinking never counts, one <answer>
     ("<think>the answer is 7</think> So 3 + 4 = 8.", "7", F),
 ]
 
-ROWS = BARE + QUESTION_COPIES + REFERENCES + INTERVALS + CHINESE + STRICT_RULES
+MORE_FORMS = [  # separators, joined boxes, equations, radicals, matrices and hedges without tags
+    ("so the mass is 1000,99 g", "1000.99", T),
+    ("the ratio is 0,111", "0.111", T),
+    (r"so there are $11,\! 111,\! 100$ ways", "11111100", T),
+    (r"the smallest is $14{,}916$", "14916", T),
+    (r"The integers are \boxed{-2} and \boxed{1}.", "1, -2", T),
+    (r"The integers are \boxed{-2} and \boxed{1}.", "1", F),
+    (r"It is \boxed{12} or \boxed{13}.", "13", F),
+    ("Final Answer: The largest $n$ is 34.", "34", T),
+    ("Final Answer: The largest $n$ is 34.", "35", F),
+    (r"The line is $y = -\frac{1}{2}x + \frac{3}{4}$", "$2x+4y-3=0$", T),
+    (r"The line is $y = -\frac{1}{2}x + \frac{5}{4}$", "$2x+4y-3=0$", F),
+    (A(r"\frac{1}{\sqrt{2}}"), r"\frac{\sqrt{2}}{2}", T),
+    (A(r"\sqrt{16}"), "4", T),
+    (A(r"\sqrt{8}"), r"2\sqrt{2}", T),
+    (A(r"\sqrt{8}"), r"2\sqrt{3}", F),
+    (A(r"\sqrt{2}"), "1.41", T),
+    (A("1.41"), r"\sqrt{2}", F),
+    (r"Here it is: $\begin{bmatrix}0 & 0 \\ 0 & 0\end{bmatrix}$", r"$\begin{pmatrix}0 & 0 \\ 0 & 0\end{pmatrix}$", T),
+    (r"So $\begin{pmatrix}\frac{1}{2} & 1 \\ 0 & 1\end{pmatrix}$", r"\begin{pmatrix}0.5 & 1 \\ 0 & 1\end{pmatrix}", T),
+    (A(r"(-\infty, -3) \cup [2, \infty)"), r"$(-\infty, -3] \cup [2, \infty)$", F),
+    ("I think 12, maybe 13", "13", F),
+    ("maybe 12", "12", F),
+    ("Perhaps it is 12", "12", F),
+    ("可能是12", "12", F),
+    ("It is either 3 or 4", "4", F),
+    ("Answer \( (9+1) \)", "10", F),  # unevaluated: the guard against copying the question's expression
+    ("x = 2 and x = 3", "2, 3", T),
+    ("x = 2 and x = 3", "3", F),
+    (r"每份是 $\dfrac{22}{7}$ 千克", "22/7", T),
+    (r"每份是 $\dfrac{22}{7}$ 千克", "7", F),
+]
+
+ROWS = BARE + MORE_FORMS + QUESTION_COPIES + REFERENCES + INTERVALS + CHINESE + STRICT_RULES
 
 
 @pytest.mark.parametrize("completion,reference,label", ROWS)

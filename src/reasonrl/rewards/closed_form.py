@@ -21,7 +21,9 @@ from reasonrl.rewards.normalize import unwrap
 MAX_CHARS = 200
 _TOKEN = re.compile(r"\s*(\d+\.\d*|\.\d+|\d+|\\[a-zA-Z]+|[a-zA-Z]|[-+*/^(){}\[\]])")
 _ALIASES = {"\\times": "*", "\\cdot": "*", "\\div": "/", "\\dfrac": "\\frac", "\\tfrac": "\\frac", "\\cfrac": "\\frac"}
-_POINTS = (0.7319, 1.4142, -0.3917)  # where expressions in variables are compared; any generic values do
+# Where expressions in up to three variables are compared: one row per point, one generic value per variable
+# (values in a fixed ratio, such as y = 2x at every point, would make different equations look alike).
+_POINTS = ((0.7319, 1.9173, -0.5521), (1.4142, -0.8366, 2.2617), (-0.3917, 0.6451, 1.1283))
 
 
 class _Unsupported(Exception):
@@ -155,6 +157,8 @@ def clearly_different(pred: str, ref: str, ref_places: int | None = None) -> boo
     """
     if len(pred) > MAX_CHARS or len(ref) > MAX_CHARS:
         return False
+    if "=" in pred or "=" in ref:
+        return _equations_differ(pred, ref)
     try:
         names = _variables(_tokens(pred))
         if names != _variables(_tokens(ref)) or len(names) > 3:
@@ -162,14 +166,46 @@ def clearly_different(pred: str, ref: str, ref_places: int | None = None) -> boo
     except _Unsupported:
         return False
     slack = 0.5 * 10.0 ** -ref_places if ref_places is not None and ref_places >= 2 else 0.0
-    for point in _POINTS if names else (0.0,):
-        env = {name: point * (k + 1) for k, name in enumerate(sorted(names))}
+    for point in _POINTS if names else _POINTS[:1]:
+        env = dict(zip(sorted(names), point))
         a, b = evaluate(pred, env), evaluate(ref, env)
         if a is None or b is None:
             return False
         if abs(a - b) > slack + 1e-9 * max(1.0, abs(a), abs(b)):
             return True
     return False
+
+
+def _equations_differ(pred: str, ref: str) -> bool:
+    """`A = B` vs `C = D` are the same equation only if A - B = k·(C - D) for one constant k != 0: values of
+    the two differences at three points that are not in one fixed ratio show different equations.
+
+    >>> _equations_differ("y = 2x + 1", "4x - 2y + 2 = 0"), _equations_differ("y = 2x + 1", "2y = 4x + 3")
+    (False, True)
+    """
+    sides = [side.split("=") for side in (pred, ref)]
+    if any(len(parts) != 2 or not parts[0].strip() or not parts[1].strip() for parts in sides):
+        return False
+    (a, b), (c, d) = sides
+    left, right = f"({a})-({b})", f"({c})-({d})"
+    try:
+        names = _variables(_tokens(left))
+        if names != _variables(_tokens(right)) or not names or len(names) > 3:
+            return False
+    except _Unsupported:
+        return False
+    ratios = []
+    for point in _POINTS:
+        env = dict(zip(sorted(names), point))
+        f, g = evaluate(left, env), evaluate(right, env)
+        if f is None or g is None:
+            return False
+        if abs(g) < 1e-12 or abs(f) < 1e-12:
+            if abs(f) < 1e-12 and abs(g) < 1e-12:
+                continue
+            return True  # one difference vanishes where the other does not
+        ratios.append(f / g)
+    return any(abs(r - ratios[0]) > 1e-9 * max(1.0, abs(ratios[0])) for r in ratios)
 
 
 _SURD = re.compile(r"^(\d{1,9})?\s*\\sqrt\s*(?:\{\s*(\d{1,6})\s*\}|(\d))$|^(\d{1,9})$")
@@ -217,3 +253,21 @@ def surd(text: str) -> tuple[Fraction, int] | None:
     # (a√m)/(b√n) = a/(b·n) · √(m·n); m and n are square-free, so m·n = g²·(m/g)(n/g) with g = gcd(m, n)
     g = math.gcd(num[1], den[1])
     return sign * num[0] * g / (den[0] * den[1]), (num[1] // g) * (den[1] // g)
+
+
+def surd_rounds_to(value: tuple[Fraction, int], ref: Fraction, places: int | None) -> bool:
+    """Whether the irrational c·√r, rounded half-up to `places` >= 2 decimals, is `ref` (exact, integers only).
+    A reference with fewer places is taken as exact, and no irrational equals it.
+
+    >>> surd_rounds_to((Fraction(1), 2), Fraction("1.41"), 2), surd_rounds_to((Fraction(1), 2), Fraction("1.42"), 2)
+    (True, False)
+    """
+    if places is None or places < 2:
+        return False
+    coef, radicand = value
+    scaled = ref * 10 ** places  # the integer N the answer must round to
+    if scaled.denominator != 1 or (coef < 0) != (scaled < 0):
+        return False
+    square = coef * coef * radicand * Fraction(10) ** (2 * places)  # (|value| · 10^k)^2
+    n = abs(scaled)
+    return (n - Fraction(1, 2)) ** 2 <= square < (n + Fraction(1, 2)) ** 2

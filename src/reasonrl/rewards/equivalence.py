@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-from reasonrl.rewards.closed_form import clearly_different, surd
+from reasonrl.rewards.closed_form import clearly_different, surd, surd_rounds_to
 from reasonrl.rewards.structures import _CHAIN, _INEQ, _number, _split_list, as_interval, structures_match
 from reasonrl.rewards.normalize import (_NOT_UNITS, _VAR_EQ, NO_SOLUTION, choice_letter, decimals, parse_number, strip_decorations,
                                         unwrap, yes_no)
@@ -122,7 +122,12 @@ def fast_match(pred: str, ref: str) -> bool | None:
     pred_surd, ref_surd = surd(pred_core), surd(ref_core)
     if pred_surd is not None and ref_surd is not None:
         return pred_surd == ref_surd  # exact: c·√r with r square-free is a normal form
-    if "=" not in ref_core and clearly_different(pred_core, ref_core, decimals(ref_core)):
+    ref_value = parse_number(ref_core)
+    if pred_surd is not None and pred_surd[1] != 1 and ref_value is not None:
+        return surd_rounds_to(pred_surd, ref_value, decimals(ref_core))  # \\sqrt{2} for 1.41: the rounding rule
+    if "=" in ref_core:  # an equation: compare whole equations (strip_decorations dropped a lone "y =")
+        pred_core, ref_core = unwrap(pred), unwrap(ref)
+    if clearly_different(pred_core, ref_core, decimals(ref_core)):
         return False
     return None
 

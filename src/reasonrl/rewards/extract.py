@@ -80,10 +80,16 @@ def last_boxed(text: str) -> str | None:
 
 def boxed_spans(text: str) -> list[tuple[int, int, str]]:
     """(start, end, content) of each balanced `\\boxed{…}` / `\\fbox{…}` among the last 50, in order."""
+    starts, at = [], len(text)
+    while len(starts) < 50:  # the last 50 openings, found from the end: bounded work on a wall of boxes
+        at = max(text.rfind("\\boxed", 0, at), text.rfind("\\fbox", 0, at))
+        if at < 0:
+            break
+        starts.append(at)
     spans = []
-    for m in list(_BOX_OPEN.finditer(text))[-50:]:  # the last 50 openings: bounded work on a wall of boxes
-        if spans and m.start() < spans[-1][1]:
-            continue  # a box inside a box
+    for m in (_BOX_OPEN.match(text, start) for start in reversed(starts)):
+        if m is None or spans and m.start() < spans[-1][1]:
+            continue  # "\\boxed 5" without braces, or a box inside a box
         depth = 1
         for i in range(m.end(), min(len(text), m.end() + 5000)):
             depth += {"{": 1, "}": -1}.get(text[i], 0)

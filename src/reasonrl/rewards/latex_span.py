@@ -26,6 +26,7 @@ _RUN = re.compile(r"(?:\\[a-zA-Z]+\*?|\\[{}!,;: %$]|[0-9]|[.,](?=\s?[0-9])|[-+*/
                   r"|(?<![A-Za-z])[A-Za-z](?![A-Za-z])|[ \t])+")
 _HAS_MATH = re.compile(r"[0-9]|\\(?:frac|dfrac|tfrac|cfrac|sqrt|pi|infty|begin|emptyset|varnothing)")
 _STRAY_LETTERS = re.compile(r"^(?:[A-Za-z]\s+(?![=<>\\]))+|(?:\s+[A-Za-z](?![\w{(]))+$")
+_HEDGE_BEFORE = re.compile(r"\b(?:maybe|perhaps|possibly|probably|either|or)\b|或者|或|可能|也许|大概|要么", re.I)
 _PERCENT_AFTER = re.compile(r"\s*(?:\\?%|percentage\b|percent\b|pct\b)", re.I)
 _PERCENT_WORD = re.compile(r"\s*(?:percentage|percent|pct)\b", re.I)
 _UNIT_TAIL = re.compile(r"\\(?:text|textnormal|textbf|mathrm|mbox)\s*\{[^{}]{0,40}\}\s*(?:\^\s*\{?\d\}?)?\s*$")
@@ -81,8 +82,8 @@ def _balanced(s: str) -> str:
     return s.strip()
 
 
-def _join_back(text: str, start: int, spans: list[tuple[int, int, str]], content: str) -> str:
-    """Prepend earlier spans joined to this one by ',', 'and', 'or' (up to 5)."""
+def _join_back(text: str, start: int, spans: list[tuple[int, int, str]], content: str) -> tuple[int, str]:
+    """Prepend earlier spans joined to this one by ',', 'and', 'or' (up to 5): (new start, joined text)."""
     parts = [content]
     for s0, s1, c in reversed(spans):
         if len(parts) >= 6 or s1 > start:
@@ -93,7 +94,7 @@ def _join_back(text: str, start: int, spans: list[tuple[int, int, str]], content
         joiner = gap.strip() or ","
         parts.insert(0, f"{c.strip()} {joiner} " if joiner not in ",，、" else f"{c.strip()}, ")
         start = s0
-    return "".join(parts).strip()
+    return start, "".join(parts).strip()
 
 
 def last_math_span(text: str) -> str | None:
@@ -113,14 +114,21 @@ def last_math_span(text: str) -> str | None:
     last_block_end = blocks[-1][1] if blocks else 0
     runs = [(r0 + last_block_end, r1 + last_block_end, c) for r0, r1, c in _all_runs(text[last_block_end:])]
     if runs:  # a bare expression after the last block ends later: it is the last one (as in math-verify)
-        return _join_back(text, runs[-1][0], runs[:-1], runs[-1][2]) or None
+        return _with_hedge(text, *_join_back(text, runs[-1][0], runs[:-1], runs[-1][2]))
     if not blocks:
         return None
     s0, s1, content = blocks[-1]
     content = _balanced(content)
     if _PERCENT_AFTER.match(text, s1) and not content.endswith("%"):
         content += "%"  # "$28$ %", "$28$ percent"
-    return _join_back(text, s0, blocks[:-1], content) or None
+    return _with_hedge(text, *_join_back(text, s0, blocks[:-1], content))
+
+
+def _with_hedge(text: str, start: int, span: str) -> str | None:
+    """"maybe 13", "可能是13": a hedge word just before the expression stays with it, so it is judged a hedge."""
+    before = re.split(r"[.。!！?？;；\n]", text[max(0, start - 40):start])[-1]
+    hedge = _HEDGE_BEFORE.search(before)
+    return (before[hedge.start():].strip() + " " + span if hedge else span) or None
 
 
 def _all_runs(text: str) -> list[tuple[int, int, str]]:
