@@ -11,17 +11,38 @@ from __future__ import annotations
 
 import importlib
 import sys
+from typing import Callable
 
+# command -> ("module" whose main(argv) runs it, or "module:function"; one line of help)
 COMMANDS = {
     "train": ("reasonrl.train.cli", "RL training (GRPO family) from verified rewards"),
     "eval": ("reasonrl.eval.cli", "pass@k / maj@k evaluation on held-out problems"),
     "score": ("reasonrl.rewards.cli", "score completion/reference rows with the verifiers"),
-    "sample": ("reasonrl.train.sample_cli", "rejection sampling: keep verified reasoning traces"),
-    "sft": ("reasonrl.train.sft_cli", "supervised fine-tuning on traces"),
-    "distill": ("reasonrl.train.distill_cli", "teacher -> student distillation"),
+    "sample": ("reasonrl.distill.cli:sample_main", "rejection sampling: keep verified reasoning traces"),
+    "sft": ("reasonrl.distill.cli:sft_main", "supervised fine-tuning on traces"),
+    "distill": ("reasonrl.distill.cli:distill_main", "teacher -> student distillation"),
     "serve": ("reasonrl.serve.cli", "OpenAI-compatible server with reasoning_content"),
     "report": ("reasonrl.report.cli", "HTML report of one run or two runs overlaid"),
 }
+
+
+def exit_code(prog: str, work: Callable[[], object]) -> int:
+    """Run a command's `work`: 0 when it returns; 2 with ONE line `prog: what is wrong` on stderr when the
+    settings or the input are bad (a ConfigError, a pydantic ValidationError, any ValueError, a missing file).
+    Anything else is a bug and keeps its traceback."""
+    from pydantic import ValidationError
+
+    try:
+        work()
+    except ValidationError as e:   # before ValueError: pydantic's is one, with a many-line message
+        err = e.errors()[0]
+        key = ".".join(str(p) for p in err["loc"])
+        print(f"{prog}: bad value for '{key}': {err.get('input')!r} ({err['msg']})", file=sys.stderr)
+        return 2
+    except (ValueError, FileNotFoundError) as e:   # ConfigError is a ValueError
+        print(f"{prog}: {e}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def _usage() -> str:
@@ -43,8 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     if cmd not in COMMANDS:
         print(f"reasonrl: unknown command '{cmd}'; valid: {', '.join(COMMANDS)}", file=sys.stderr)
         return 2
-    module = importlib.import_module(COMMANDS[cmd][0])
-    return int(module.main(rest) or 0)
+    module, _, func = COMMANDS[cmd][0].partition(":")
+    return int(getattr(importlib.import_module(module), func or "main")(rest) or 0)
 
 
 if __name__ == "__main__":

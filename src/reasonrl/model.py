@@ -9,6 +9,7 @@ import importlib.util
 import os
 import shutil
 import sys
+from functools import lru_cache
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -115,3 +116,23 @@ def load_model(spec: str | os.PathLike | None, dtype: str = "float32"):
     else:
         model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype)
     return model, load_tokenizer(path), path
+
+
+@lru_cache(maxsize=1)
+def cpu_has_bf16() -> bool:
+    """Native bf16 on this CPU (AVX512-BF16 or AMX). Without it bf16 is emulated and slower than fp32:
+    measured here on an AVX512F-only Xeon, bf16 decoding ran at 0.6x the fp32 speed."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def use_bf16(cfg) -> bool:
+    """`model.bf16` resolved on this machine: a bf16 rollout copy and training autocast, or plain fp32."""
+    import torch
+
+    if cfg.model.bf16 == "auto":
+        return torch.cuda.is_available() or cpu_has_bf16()
+    return cfg.model.bf16 == "on"

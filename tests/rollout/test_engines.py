@@ -9,7 +9,8 @@ from reasonrl.model import load_tokenizer
 from reasonrl.rollout.base import SamplingParams
 from reasonrl.rollout.decode import DecodeEngine, sample_next
 from reasonrl.rollout.hf import HFEngine
-from reasonrl.train.forward import completion_logprobs, pack
+from reasonrl.rollout.batch import pack
+from reasonrl.train.forward import completion_logprobs
 
 PROMPTS = ["<|im_start|>user\nWhat is 3 + 4?<|im_end|>\n<|im_start|>assistant\n", "Hi", "A longer prompt than the others, padded left."]
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import torch
 from transformers import AutoModelForCausalLM
 
-from reasonrl.train.forward import completion_logprobs, group_logprobs, pack
+from reasonrl.rollout.batch import pack
+from reasonrl.train.forward import completion_logprobs, group_logprobs
 
 
 def test_group_logprobs_equal_packed_values_and_grads(tiny_model_dir):

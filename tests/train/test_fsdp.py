@@ -48,8 +48,8 @@ def test_unsupported_fsdp_settings_fail_in_one_line(tiny_model_dir, monkeypatch)
 
     from reasonrl.model import load_model
     from reasonrl.train.distributed import Dist
-    from reasonrl.train.fsdp import shard_model
-    from reasonrl.train.parallel import setup
+    from reasonrl.train.parallel import STRATEGIES
+    from reasonrl.train.parallel.fsdp import shard_model
 
     model = load_model(str(tiny_model_dir), "float32")[0]
     monkeypatch.setenv("FSDP_VERSION", "1")
@@ -59,4 +59,4 @@ def test_unsupported_fsdp_settings_fail_in_one_line(tiny_model_dir, monkeypatch)
     lora = get_peft_model(model, LoraConfig(r=2, target_modules="all-linear", task_type="CAUSAL_LM"))
     for mode in ("fsdp", "zero"):
         with pytest.raises(SystemExit, match="LoRA"):
-            setup(None, Dist(mode=mode), lora, None, None, False)
+            STRATEGIES[mode](Dist(), max_grad_norm=1.0).prepare(None, lora, None, None, False)

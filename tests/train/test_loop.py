@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from reasonrl.config import load_config
-from reasonrl.train.loop import Cursor, main
+from reasonrl.tasks.cursor import Cursor
+from reasonrl.train.loop import main
 
 def _cfg(tmp_path, tiny_model_dir, run, **extra):
     overrides = [

@@ -50,7 +50,7 @@ def test_zero3_equals_one_process_and_checkpoints_cross_over(tmp_path, tiny_mode
     ({"ACCELERATE_DEEPSPEED_OFFLOAD_OPTIMIZER_DEVICE": "cpu"}, "offload_optimizer is not supported"),
 ])
 def test_unsupported_deepspeed_settings_fail_in_one_line(monkeypatch, env, message):
-    from reasonrl.train.zero import ds_config
+    from reasonrl.train.parallel.zero import ds_config
 
     monkeypatch.setenv("ACCELERATE_USE_DEEPSPEED", "true")
     monkeypatch.setenv("ACCELERATE_DEEPSPEED_ZERO_STAGE", "3")
@@ -61,7 +61,7 @@ def test_unsupported_deepspeed_settings_fail_in_one_line(monkeypatch, env, messa
 
 
 def test_deepspeed_config_takes_the_trainers_fields(monkeypatch):
-    from reasonrl.train.zero import ds_config
+    from reasonrl.train.parallel.zero import ds_config
 
     monkeypatch.setenv("ACCELERATE_USE_DEEPSPEED", "true")
     monkeypatch.setenv("ACCELERATE_DEEPSPEED_ZERO_STAGE", "2")

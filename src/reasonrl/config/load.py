@@ -7,6 +7,13 @@
 Traceback (most recent call last):
 ...
 reasonrl.config.load.ConfigError: unknown key 'rollout.num_generation' (value 4); did you mean 'rollout.num_generations'?
+>>> load_config(None, ["algo.advantage=grpoo"])
+Traceback (most recent call last):
+...
+reasonrl.config.load.ConfigError: unknown algo.advantage 'grpoo'; valid: grpo, drgrpo, rloo (did you mean 'grpo'?)
+
+Names chosen from a registry (advantage, loss aggregation, rollout engine, rewards) are checked here, so a
+typo fails before any model is loaded or any eval runs.
 """
 from __future__ import annotations
 
@@ -74,6 +81,21 @@ def _one_line(err: ValidationError, flat: dict[str, Any]) -> str:
     return f"bad value for '{key}': {value!r} ({e['msg']})"
 
 
+def _check_names(cfg: Config) -> None:
+    """Every registry name in `cfg` exists; one line naming the key, the value and the valid names otherwise."""
+    from reasonrl.algos import ADVANTAGES, LOSS_AGG   # the registries themselves, not a copy of their names
+    from reasonrl.rewards.registry import REWARDS
+
+    checks = [("algo.advantage", cfg.algo.advantage, list(ADVANTAGES)), ("algo.loss_agg", cfg.algo.loss_agg, list(LOSS_AGG))]
+    checks += [("reward.funcs", name, list(REWARDS)) for name in cfg.reward.funcs if ":" not in name]  # module:function: the user's
+    for key, value, valid in checks:
+        if value not in valid:
+            close = difflib.get_close_matches(value, valid, n=1, cutoff=0.5)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            extra = ", or module:function" if key == "reward.funcs" else ""
+            raise ConfigError(f"unknown {key} {value!r}; valid: {', '.join(valid)}{extra}{hint}")
+
+
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
     """Read `path` (YAML, optional), apply `key.sub=value` overrides, validate. Raises ConfigError."""
     tree: dict = {}
@@ -100,9 +122,11 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     flat = _flatten(tree)
     _check_keys(flat)
     try:
-        return Config.model_validate(tree)
+        cfg = Config.model_validate(tree)
     except ValidationError as e:
         raise ConfigError(_one_line(e, flat)) from None
+    _check_names(cfg)
+    return cfg
 
 
 def dump_config(cfg: Config, path: str | Path) -> None:

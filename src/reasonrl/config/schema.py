@@ -44,7 +44,7 @@ class TaskConfig(_Strict):
 
 
 class RolloutConfig(_Strict):
-    engine: Literal["hf", "hf_generate", "vllm"] = Field("hf", description="hf: shared-prefill decode loop over transformers; hf_generate: plain model.generate; vllm: GPU")
+    engine: str = Field("hf_decode", description="rollout engine (rollout/registry.py): hf_decode = transformers with our shared-prefill decode loop; hf_generate = transformers' model.generate; vllm ('hf' = old name of hf_decode)")
     transposed_weights: bool = Field(True, description="decode with a contiguous [in, out] copy of each float32 CPU Linear weight, refreshed per rollout: same values, 2-4x faster skinny matmuls (rollout/fastlinear.py)")
     num_generations: int = Field(8, ge=1, description="G: samples per prompt")
     prompts_per_step: int = Field(2, ge=1, description="B: prompts per optimizer step")
@@ -58,17 +58,24 @@ class RolloutConfig(_Strict):
     vllm_max_model_len: int | None = Field(None, ge=16, description="engine vllm: longest prompt + completion; None = the model's own limit")
     return_logprobs: bool = Field(False, description="the engine also returns sampled-token log-probs, logged as kl/rollout_vs_train (the vllm engine always does)")
 
+    @field_validator("engine")
+    @classmethod
+    def _engine_name(cls, v):
+        from reasonrl.rollout.registry import engine_name   # light: the engines themselves load when built
+
+        return engine_name(v)
+
 
 class RewardConfig(_Strict):
-    funcs: list[str] = Field(default_factory=lambda: ["accuracy"], description="reward names from the registry or 'module:function'")
+    funcs: list[str] = Field(default_factory=lambda: ["accuracy"], description="reward names from the registry (rewards.REWARDS, checked at load) or 'module:function'")
     weights: list[float] | None = Field(None, description="one weight per reward function; None = all 1")
     lenient: bool | None = Field(None, description="accept an untagged final number; None = only for the plain template")
     timeout_s: float = Field(2.0, gt=0.0, description="per-batch time limit of a reward function; past it, scores are 0")
 
 
 class AlgoConfig(_Strict):
-    advantage: str = Field("grpo", description="advantage estimator: grpo | drgrpo | rloo")
-    loss_agg: str = Field("seq_mean_token_mean", description="loss aggregation: token_mean | seq_mean_token_mean | seq_mean_token_sum_norm")
+    advantage: str = Field("grpo", description="advantage estimator (algos.ADVANTAGES, checked at load): grpo | drgrpo | rloo")
+    loss_agg: str = Field("seq_mean_token_mean", description="loss aggregation (algos.LOSS_AGG, checked at load): token_mean | seq_mean_token_mean | seq_mean_token_sum_norm")
     clip_low: float = Field(0.2, ge=0.0, description="PPO clip epsilon below 1 (DeepSeekMath: 0.2)")
     clip_high: float = Field(0.2, ge=0.0, description="PPO clip epsilon above 1 (DAPO clip-higher: 0.28)")
     beta: float = Field(0.0, ge=0.0, description="KL-to-reference weight (k3); 0 loads no reference model")

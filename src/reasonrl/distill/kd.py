@@ -12,7 +12,7 @@ import time
 
 import torch
 
-from reasonrl.train.forward import PackedBatch, pack
+from reasonrl.rollout.batch import PackedBatch, pack
 
 
 def _forward_kl(s_logp: torch.Tensor, t_logp: torch.Tensor) -> torch.Tensor:
@@ -60,7 +60,7 @@ def same_vocab(tok_a, tok_b) -> bool:
 
 
 def completion_logits(model, batch: PackedBatch, vocab: int) -> torch.Tensor:
-    """Logits [N, T, vocab] predicting each completion token, in `forward.pack`'s layout (left-padded
+    """Logits [N, T, vocab] predicting each completion token, in `rollout.batch.pack`'s layout (left-padded
     prompt, completion at columns P..P+T-1) with the same position ids as generation. Sliced to the
     tokenizer's vocabulary: models may pad their embedding matrix to different sizes."""
     T = batch.mask.shape[1]

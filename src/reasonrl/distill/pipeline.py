@@ -59,7 +59,8 @@ def run_kd(kd: KDConfig, teacher_spec, task, run_dir: Path, *, seed: int = 0) ->
     from reasonrl.rollout.decode import DecodeEngine
     from reasonrl.tasks import render_prompt
     from reasonrl.train.checkpoint import load_trainer_state, rng_state, save_checkpoint
-    from reasonrl.train.loop import Cursor, seed_everything
+    from reasonrl.tasks.cursor import Cursor
+    from reasonrl.train.setup import seed_everything
     from reasonrl.train.runlog import RunLogger, peak_rss_mb
 
     run_dir = Path(run_dir)

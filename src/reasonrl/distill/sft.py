@@ -128,7 +128,7 @@ def run_sft(cfg: SFTConfig, run_dir: str | Path, *, resume: bool = False, stop_a
     """Train (or continue the run in run_dir). `stop_after` ends early after that many steps of this call,
     with a checkpoint (used to test resume). Returns a summary dict."""
     from reasonrl.train.checkpoint import load_trainer_state, rng_state, save_checkpoint, set_rng_state
-    from reasonrl.train.loop import seed_everything
+    from reasonrl.train.setup import seed_everything
     from reasonrl.train.runlog import RunLogger, peak_rss_mb
 
     run_dir = Path(run_dir)

@@ -73,7 +73,7 @@ class HFEngine:
 
     def _generate_chunk(self, prompts: list[str], params: SamplingParams, out: Rollouts) -> None:
         if params.logprobs:
-            raise ValueError("rollout.engine=hf_generate does not return sampled-token logprobs; use engine hf or vllm")
+            raise ValueError("rollout.engine=hf_generate does not return sampled-token logprobs; use rollout.engine=hf_decode or vllm")
         if params.seeds is not None:  # model.generate takes no generator: one prompt at a time, each under its seed
             for prompt, seed in zip(prompts, params.seeds):
                 with torch.random.fork_rng(devices=[]):

@@ -21,14 +21,13 @@ from reasonrl.config import Config
 from reasonrl.model import load_model
 from reasonrl.rollout.base import Rollouts, SamplingParams, concat_rollouts
 from reasonrl.rollout.hf import _merged_named_params
+from reasonrl.rollout.registry import build_engine
 
 
 class _RolloutActor:
     """Lives in a Ray worker: loads the model from `path` and builds the engine the config names."""
 
     def __init__(self, cfg_json: str, path: str, threads: int) -> None:
-        from reasonrl.train.setup import build_engine  # the trainer's own engine choice (imported here: no cycle)
-
         torch.set_num_threads(threads)
         cfg = Config.model_validate_json(cfg_json)
         cfg.ray.num_rollout_workers = 0  # this actor IS a rollout worker: its engine runs here

@@ -13,6 +13,7 @@ import os
 import sys
 from pathlib import Path
 
+from reasonrl.cli import exit_code
 from reasonrl.config import ConfigError, load_config
 
 DEFAULT_JOB = Path(__file__).resolve().parent.parent / "config" / "default_job.yaml"
@@ -49,6 +50,11 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--accelerate-config", metavar="YAML", help="an accelerate config file (configs/accelerate/)")
     ap.add_argument("--ray-address", metavar="ADDR", help="score rewards on Ray workers (= ray.address=ADDR; 'local' starts one)")
     a = ap.parse_args(argv)
+    return exit_code("reasonrl train", lambda: _run(a))
+
+
+def _run(a: argparse.Namespace) -> None:
+    """Load and check the config (one-line ConfigError), re-run under the launcher if asked, then train."""
     path, overrides = None, list(a.args)
     if overrides and "=" not in overrides[0]:
         path = overrides.pop(0)
@@ -61,17 +67,11 @@ def main(argv: list[str]) -> int:
         overrides.append(f"model.path={a.model}")
     if a.ray_address:
         overrides.append(f"ray.address={a.ray_address}")
-    try:
-        cfg = load_config(path, overrides)
-    except ConfigError as e:
-        print(f"reasonrl train: {e}", file=sys.stderr)
-        return 2
+    cfg = load_config(path, overrides)
     if a.launcher == "none" and (a.num_processes or a.accelerate_config):
-        print("reasonrl train: --num-processes / --accelerate-config need --launcher accelerate", file=sys.stderr)
-        return 2
+        raise ConfigError("--num-processes / --accelerate-config need --launcher accelerate")
     if a.num_processes is not None and a.num_processes < 1:
-        print(f"reasonrl train: --num-processes {a.num_processes}; must be >= 1", file=sys.stderr)
-        return 2
+        raise ConfigError(f"--num-processes {a.num_processes}; must be >= 1")
     if a.launcher == "accelerate" and "WORLD_SIZE" not in os.environ:  # not yet under the launcher: become it
         rest = [*a.args] + (["--resume", a.resume] if a.resume else []) + (["--model", a.model] if a.model else [])
         rest += ["--ray-address", a.ray_address] if a.ray_address else []
@@ -79,9 +79,4 @@ def main(argv: list[str]) -> int:
         os.execv(cmd[0], cmd)
     from reasonrl.train.loop import main as train_main  # heavy imports only once the config is valid
 
-    try:
-        train_main(cfg, resume=a.resume)
-    except (FileNotFoundError, ValueError) as e:
-        print(f"reasonrl train: {e}", file=sys.stderr)
-        return 2
-    return 0
+    train_main(cfg, resume=a.resume)

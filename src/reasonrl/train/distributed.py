@@ -12,13 +12,11 @@ How a step is split, and why the result equals one process with the same global 
   batch: advantages, dropped groups, metrics and the global counts N / num_tokens of the loss are what
   one process computes;
 - each rank back-propagates its own groups' loss (already divided by the global counts), then ONE
-  all-reduce SUMs a flat gradient buffer (not DDP's mean, and not per tensor): the summed gradient is
-  the 1-process gradient, up to float summation order. Ranks may train on different numbers of
-  micro-batches (dropped groups), which a DDP wrapper's per-backward collectives could not allow.
+  all-reduce sums the gradients (parallel/ddp.py): the 1-process gradient, up to float summation order;
 - weights, optimizer state and cursor stay identical on every rank, so only rank 0 writes (checkpoints,
   metrics, samples, report), and a checkpoint resumes on any number of processes.
 The process group comes from accelerate's `PartialState` (gloo on CPU, NCCL on GPU). An accelerate FSDP or
-DeepSpeed config shards the model instead of replicating it (parallel.py, fsdp.py, zero.py).
+DeepSpeed config shards the model instead of replicating it (parallel/: one class per mode).
 """
 from __future__ import annotations
 
@@ -29,8 +27,6 @@ import torch
 
 from reasonrl.rewards.runner import RewardResult, concat_results
 from reasonrl.rollout.base import Rollouts, concat_rollouts
-from reasonrl.train.fsdp import fsdp_requested
-from reasonrl.train.zero import deepspeed_requested
 
 
 @dataclass(frozen=True)
@@ -40,11 +36,6 @@ class Dist:
     rank: int = 0
     world: int = 1
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
-    mode: str = "ddp"   # ddp | fsdp | zero: how the weights live across processes (parallel.py)
-
-    @property
-    def sharded(self) -> bool:
-        return self.mode != "ddp"
 
     @property
     def main(self) -> bool:
@@ -79,20 +70,6 @@ class Dist:
         torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
         return t.tolist()
 
-    def sum_grads(self, params: list[torch.Tensor]) -> None:
-        """Sum `.grad` over ranks in place: one collective on a flat copy of all gradients (a rank
-        that trained on nothing contributes zeros). Costs one model-sized buffer and one all-reduce
-        per optimizer step, nothing when world == 1."""
-        if self.world == 1:
-            return
-        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
-        flat = torch.cat([g.reshape(-1) for g in grads])
-        torch.distributed.all_reduce(flat)
-        offset = 0
-        for p in params:
-            p.grad = flat[offset : offset + p.numel()].view_as(p)
-            offset += p.numel()
-
     def _comm_device(self) -> torch.device:
         return self.device if self.device.type == "cuda" else torch.device("cpu")  # NCCL needs CUDA tensors
 
@@ -119,8 +96,7 @@ def init_dist() -> Dist:
     device = torch.device("cuda", state.local_process_index) if cuda else torch.device("cpu")
     if cuda:
         torch.cuda.set_device(device)
-    return Dist(rank=state.process_index, world=state.num_processes, device=device,
-                mode="fsdp" if fsdp_requested() else "zero" if deepspeed_requested() else "ddp")
+    return Dist(rank=state.process_index, world=state.num_processes, device=device)
 
 
 class NullLogger:

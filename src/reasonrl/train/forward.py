@@ -1,47 +1,17 @@
 """From rollouts to the tensors the loss needs: padded batches and per-token log-probabilities.
 
-Layout: every row is [left-padded prompt (P) | completion right-padded (T)], so completion token t of
-every row sits at column P + t and one `logits_to_keep=T+1` forward yields exactly the logits we need
-(no full-sequence logits over the prompt).
+Layout (`rollout.batch.pack`): every row is [left-padded prompt (P) | completion right-padded (T)], so
+completion token t of every row sits at column P + t and one `logits_to_keep=T+1` forward yields exactly
+the logits we need (no full-sequence logits over the prompt).
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from transformers import DynamicCache
 
 from reasonrl.algos import kl_k3, masked_mean
-
-
-@dataclass
-class PackedBatch:
-    input_ids: torch.Tensor       # [N, P+T]
-    attention_mask: torch.Tensor  # [N, P+T]
-    mask: torch.Tensor            # [N, T] 1 on completion tokens
-    prompt_len: int               # P
-
-    def rows(self, idx: slice) -> "PackedBatch":
-        return PackedBatch(self.input_ids[idx], self.attention_mask[idx], self.mask[idx], self.prompt_len)
-
-
-def pack(prompt_ids: list[list[int]], completion_ids: list[list[int]], pad_id: int) -> PackedBatch:
-    """Left-pad prompts to P, right-pad completions to T (T >= 1 even if every completion is empty)."""
-    P = max(len(p) for p in prompt_ids)
-    T = max(1, max(len(c) for c in completion_ids))
-    N = len(prompt_ids)
-    ids = torch.full((N, P + T), pad_id, dtype=torch.long)
-    attn = torch.zeros((N, P + T), dtype=torch.long)
-    mask = torch.zeros((N, T), dtype=torch.float32)
-    for i, (p, c) in enumerate(zip(prompt_ids, completion_ids)):
-        ids[i, P - len(p) : P] = torch.tensor(p)
-        attn[i, P - len(p) : P] = 1
-        if c:
-            ids[i, P : P + len(c)] = torch.tensor(c)
-            attn[i, P : P + len(c)] = 1
-            mask[i, : len(c)] = 1
-    return PackedBatch(ids, attn, mask, P)
+from reasonrl.rollout.batch import PackedBatch, pack
 
 
 def completion_logprobs(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import resource
+import sys
 from pathlib import Path
 
 
@@ -52,3 +53,16 @@ class RunLogger:
         self._samples.close()
         if self._tb is not None:
             self._tb.close()
+
+
+def write_report_quietly(run_dir: Path) -> None:
+    """The run's HTML report, if the report extras are installed; a failure is one line, not a failed run."""
+    try:
+        from reasonrl.report import write_report
+    except ImportError:
+        return
+    try:
+        path = write_report(run_dir)
+        print(f"report: {path}", file=sys.stderr)
+    except Exception as e:  # a broken figure must not turn a finished run into a failed one
+        print(f"reasonrl: report not written: {type(e).__name__}: {e}", file=sys.stderr)

@@ -1,34 +1,24 @@
-"""Building what the loop needs from the config: model (+LoRA), rollout engine, optimizer, run dir."""
+"""Building what the loop needs from the config: model (+LoRA), optimizer, reward runner, run dir, seeds.
+The rollout engine comes from its own registry (rollout/registry.py)."""
 from __future__ import annotations
 
+import random
 import time
-from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from reasonrl.config import Config
 from reasonrl.model import load_model
 from reasonrl.rewards import RewardRunner
-from reasonrl.rollout.decode import DecodeEngine
-from reasonrl.rollout.hf import HFEngine
 
 
-@lru_cache(maxsize=1)
-def cpu_has_bf16() -> bool:
-    """Native bf16 on this CPU (AVX512-BF16 or AMX). Without it bf16 is emulated and slower than fp32:
-    measured here on an AVX512F-only Xeon, bf16 decoding ran at 0.6x the fp32 speed."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def use_bf16(cfg: Config) -> bool:
-    if cfg.model.bf16 == "auto":
-        return torch.cuda.is_available() or cpu_has_bf16()
-    return cfg.model.bf16 == "on"
+def seed_everything(seed: int) -> None:
+    """Seed the global RNGs that sampling (without per-prompt seeds), dropout and data generation draw on."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
 
 
 def build_model(cfg: Config, resume_ckpt: Path | None = None):
@@ -48,28 +38,6 @@ def build_model(cfg: Config, resume_ckpt: Path | None = None):
                         target_modules="all-linear", task_type="CAUSAL_LM")
         model = get_peft_model(model, lc)
     return model, tok, path
-
-
-def build_engine(cfg: Config, model, tok, path: str | Path | None = None):
-    """The rollout engine `rollout.engine` names; `path` = the weights the model was loaded from (vllm reads them).
-    With `ray.num_rollout_workers` > 0 that engine runs inside Ray actors instead of this process."""
-    if cfg.ray.num_rollout_workers:
-        from reasonrl.rollout.ray_engine import RayRolloutEngine
-
-        return RayRolloutEngine(cfg, model, path or cfg.model.path, num_workers=cfg.ray.num_rollout_workers,
-                                num_cpus_per_worker=cfg.ray.cpus_per_worker,
-                                num_gpus_per_worker=1 if cfg.rollout.engine == "vllm" else 0)
-    if cfg.rollout.engine == "vllm":
-        from reasonrl.rollout.vllm_engine import VLLMEngine
-
-        rc = cfg.rollout
-        return VLLMEngine(model, tok, path=path or cfg.model.path, gpu_memory_utilization=rc.vllm_gpu_memory_utilization,
-                          max_model_len=rc.vllm_max_model_len, seed=cfg.train.seed,
-                          dtype="bfloat16" if use_bf16(cfg) else "float32")
-    dtype = torch.bfloat16 if use_bf16(cfg) else None
-    if cfg.rollout.engine == "hf":
-        return DecodeEngine(model, tok, dtype=dtype, transposed_weights=cfg.rollout.transposed_weights)
-    return HFEngine(model, tok, dtype=dtype)
 
 
 def build_reward_runner(cfg: Config):

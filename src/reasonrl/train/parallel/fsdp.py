@@ -2,18 +2,18 @@
 
     reasonrl train --launcher accelerate --accelerate-config configs/accelerate/cpu_fsdp.yaml [CONFIG] [key=value ...]
 
-What changes against the DDP path (distributed.py), and why:
+What changes against the DDP path (ddp.py), and why:
 - weights, gradients and AdamW moments are sharded: each rank holds 1/N of them (DTensors).
   `fsdp_reshard_after_forward: true` also frees each layer's gathered weights after its forward (ZeRO-3's
   memory); `false` keeps them until the backward (ZeRO-2's: less traffic, more memory);
 - each layer's forward all-gathers its weights and each backward reduce-scatters its gradients, so every rank
   must make the same calls in the same order: a micro-batch is ONE padded forward (not forward.py's
   shared-prompt buckets, whose call count depends on the lengths), and ranks with fewer micro-batches run
-  zero-loss dummies until all have run the longest rank's count (parallel.pad_parts);
+  zero-loss dummies until all have run the longest rank's count (base.Sharded.micro_batches);
 - gradients are SUMMED over ranks (divide factor 1, not FSDP's mean): the loss is already divided by the
   global counts, as on the DDP path;
 - the rollout engine cannot sample from shards: it samples from a full copy of the model
-  (parallel.GatheredEngine), refreshed by all-gathers after each update. That copy is what checkpoints save, in the plain
+  (base.GatheredEngine), refreshed by all-gathers after each update. That copy is what checkpoints save, in the plain
   `save_pretrained` format, and the optimizer state is gathered to rank 0 in torch's index-keyed format, so an
   FSDP checkpoint resumes on one process or under DDP, and the other way round.
 """
@@ -22,6 +22,9 @@ from __future__ import annotations
 import os
 
 import torch
+
+from reasonrl.train.parallel.base import Sharded
+from reasonrl.train.setup import build_optimizer
 
 FSDP_ENV = "ACCELERATE_USE_FSDP"   # set by `accelerate launch` from `distributed_type: FSDP`
 
@@ -92,3 +95,28 @@ def load_optimizer_state(model, optimizer, state: dict) -> None:
     set_optimizer_state_dict(model, optimizer, optim_state_dict=osd, options=StateDictOptions(full_state_dict=True))
     for group, saved in zip(optimizer.param_groups, state["param_groups"]):   # as saved (it turns tuples into lists)
         group.update({k: v for k, v in saved.items() if k != "params"})
+
+
+class FSDP(Sharded):
+    """Weights, gradients and AdamW moments sharded over the ranks (FSDP2 DTensors)."""
+
+    name = "fsdp"
+
+    def prepare(self, cfg, model, tok, model_path, bf16: bool):
+        self.refuse_lora(model)
+        replica = self.replica_of(model)   # before sharding: the engine's full copy
+        self.model = shard_model(model, bf16=bf16)
+        self.optimizer, scheduler = build_optimizer(cfg, model)
+        return model, self.gathered_engine(cfg, replica, tok, model_path, full_params), self.optimizer, scheduler
+
+    def step(self) -> float:
+        # no reduction here: FSDP summed the gradients already (a reduce-scatter in every backward)
+        norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.max_grad_norm)
+        self.optimizer.step()
+        return float(norm.full_tensor() if hasattr(norm, "full_tensor") else norm)
+
+    def state_dict(self) -> dict | None:
+        return gathered_optimizer_state(self.model, self.optimizer)
+
+    def load_state_dict(self, state: dict) -> None:
+        load_optimizer_state(self.model, self.optimizer, state)

@@ -5,7 +5,7 @@
 DeepSpeed's engine runs the update: ZeRO-2 shards gradients and AdamW state (weights stay whole on every
 rank), ZeRO-3 shards the weights too. The trainer keeps its own AdamW (handed to DeepSpeed, which points
 it at the flat shards), its own LR schedule and `optim.max_grad_norm` (written into DeepSpeed's config);
-what else changes is what FSDP changes (fsdp.py, parallel.py): same calls on every rank, rollouts from a
+what else changes is what FSDP changes (fsdp.py, base.Sharded): same calls on every rank, rollouts from a
 gathered full copy, optimizer state gathered into the plain checkpoint format. DeepSpeed averages gradients
 over ranks; the trainer's loss is already divided by global counts, so it is multiplied by the world size
 before `backward` to make that average the sum.
@@ -18,6 +18,9 @@ import math
 import os
 
 import torch
+
+from reasonrl.train.parallel.base import Sharded, held_state_mb
+from reasonrl.train.setup import build_optimizer
 
 DS_ENV = "ACCELERATE_USE_DEEPSPEED"   # set by `accelerate launch` from `distributed_type: DEEPSPEED`
 
@@ -145,3 +148,42 @@ def load_optimizer_state(engine, state: dict) -> None:
     for i, p in enumerate(_trainable(engine)):
         for k in ("exp_avg", "exp_avg_sq"):
             safe_set_full_optimizer_state(p, state["state"][i][k].to(torch.float32), k)
+
+
+class Zero(Sharded):
+    """DeepSpeed's engine around the model; `self.model` is that engine (`.module`: the plain model)."""
+
+    name = "zero"
+
+    def prepare(self, cfg, model, tok, model_path, bf16: bool):
+        self.refuse_lora(model)
+        config = ds_config(self.dist.world, cfg.optim.max_grad_norm, bf16)
+        stage3 = config["zero_optimization"]["stage"] == 3
+        replica = self.replica_of(model) if stage3 else None
+        self.optimizer, scheduler = build_optimizer(cfg, model)   # DeepSpeed re-points it at its flat shards
+        self.model = initialize(model, self.optimizer, config)
+        if stage3:
+            gather = full_params
+        else:   # ZeRO-2 keeps whole weights on every rank: the engine samples from them, nothing to gather
+            replica, gather = self.model.module, lambda _: ()
+        return self.model, self.gathered_engine(cfg, replica, tok, model_path, gather), self.optimizer, scheduler
+
+    def zero_grad(self) -> None:
+        pass   # DeepSpeed zeroes its own after each step
+
+    def backward(self, loss: torch.Tensor) -> None:
+        backward(self.model, loss, self.dist.world, self._last)
+
+    def step(self) -> float:
+        return step(self.model)
+
+    def state_dict(self) -> dict | None:
+        return gathered_optimizer_state(self.model)
+
+    def load_state_dict(self, state: dict) -> None:
+        load_optimizer_state(self.model, state)
+
+    def held_state_mb(self) -> float:
+        ds_opt = self.model.optimizer   # + DeepSpeed's fp32 master shards, which the inner AdamW steps
+        flats = getattr(ds_opt, "fp32_partitioned_groups_flat", None) or getattr(ds_opt, "single_partition_of_fp32_groups", [])
+        return held_state_mb(self.model.parameters(), _inner(self.model), flats)
