@@ -69,7 +69,7 @@ class ScriptedEngine:
             raise QueueFull("server busy: scripted")
 
         def run():
-            out = self.text[: req.params.max_tokens]
+            out = self.text[: req.params.max_new_tokens]
             for i in range(req.n):
                 for k, ch in enumerate(out):
                     req.emit(Delta(i, ch, k + 1))

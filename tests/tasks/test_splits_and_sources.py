@@ -139,7 +139,7 @@ def test_gsm8k_final_answer_extracted(tmp_path):
 
 
 @pytest.mark.parametrize("line, why", [
-    ('{"question": "q2?", "answer": ', "bad JSON (Expecting value at column 31)"),
+    ('{"question": "q2?", "answer": ', "not valid JSON (Expecting value at column 31)"),
     ('{"question": "q2?"}', "missing key 'answer' (row has: question)"),
     ('{"question": "   ", "answer": "1"}', "question 'question' is empty or not a string"),
     ('{"question": "q2?", "answer": [1, 2]}', "answer is a list, not a scalar"),

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from reasonrl.distill.config import SampleConfig
 from reasonrl.distill.traces import dedup_key, language_consistent, reasoning_of
+from reasonrl.jsonl import iter_jsonl
 from reasonrl.rewards import format_ok
 
 if TYPE_CHECKING:  # type only: importing eval at module load would make this file depend on it for doctests
@@ -96,16 +97,15 @@ def read_done(out: Path) -> DoneState:
     state = DoneState(ids=set())
     if not side.is_file():
         return state
-    for i, line in enumerate(side.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
+    for i, d, bad in iter_jsonl(side):
         try:
-            d = json.loads(line)
+            if bad:
+                raise ValueError(bad)
             state.ids.add(d["id"])
             state.sampled += int(d["sampled"])
             state.kept += int(d["kept"])
             state.end = max(state.end, int(d["end"]))
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+        except (KeyError, TypeError, ValueError) as e:
             raise ValueError(f"{side}:{i}: not a done record {{id, sampled, kept, end}} ({type(e).__name__})") from None
     return state
 

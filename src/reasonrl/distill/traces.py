@@ -13,11 +13,11 @@ A malformed row raises `ValueError("<file>:<line>: <what is wrong>")`.
 """
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from reasonrl.jsonl import read_jsonl
 from reasonrl.tasks import Problem, render_prompt
 from reasonrl.tasks.problem import has_cjk
 
@@ -140,26 +140,9 @@ def row_to_example(tokenizer, row, where: str, template: str | None = None) -> E
         raise ValueError(f"{where}: {e}") from None
 
 
-def read_jsonl(path: str | Path) -> list[tuple[str, dict]]:
-    """[(\"file:line\", row)] for every non-blank line; a line that is not JSON raises `file:line: ...`."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
-    rows = []
-    with open(path, encoding="utf-8") as f:
-        for i, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rows.append((f"{path}:{i}", json.loads(line)))
-            except json.JSONDecodeError as e:
-                raise ValueError(f"{path}:{i}: not valid JSON ({e.msg} at column {e.colno})") from None
-    return rows
-
-
 def read_examples(path: str | Path, tokenizer, template: str | None = None) -> list[Example]:
     """Every row of a JSONL file as an Example; the first malformed row fails with its file:line."""
-    examples = [row_to_example(tokenizer, row, where, template) for where, row in read_jsonl(path)]
+    examples = [row_to_example(tokenizer, row, f"{path}:{i}", template) for i, row in read_jsonl(path)]
     if not examples:
         raise ValueError(f"{path}: no rows")
     return examples

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from reasonrl.jsonl import iter_jsonl
 from reasonrl.report.aha import AhaPoint, aha_by_step
 
 
@@ -67,22 +68,16 @@ def read_jsonl(path: Path, notes: list[str]) -> list[dict]:
     """
     if not path.exists():
         return []
-    lines = path.read_text(encoding="utf-8", errors="replace").split("\n")
+    parsed = list(iter_jsonl(path))
     rows: list[dict] = []
-    last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
-    for i, line in enumerate(lines):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            if i != last:  # the last line may simply not be finished yet
-                notes.append(f"skipped unreadable line {path.name}:{i + 1}")
-            continue
-        if isinstance(row, dict):
+    for k, (line_no, row, bad) in enumerate(parsed):
+        if bad:
+            if k != len(parsed) - 1:  # the last line may simply not be finished yet
+                notes.append(f"skipped unreadable line {path.name}:{line_no}")
+        elif isinstance(row, dict):
             rows.append(row)
         else:
-            notes.append(f"skipped non-object line {path.name}:{i + 1}")
+            notes.append(f"skipped non-object line {path.name}:{line_no}")
     return rows
 
 

@@ -11,28 +11,20 @@ import argparse
 import json
 import sys
 
+from reasonrl.jsonl import read_jsonl
 from reasonrl.rewards.check import judge
 from reasonrl.rewards.code_sandbox import extract_code, run_tests
 
 
 def _load_rows(path: str) -> list[dict]:
     rows = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
-            if not isinstance(row, dict):
-                raise ValueError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
-            for key in ("completion", "reference"):
-                if not isinstance(row.get(key), str):
-                    raise ValueError(f"{path}:{lineno}: '{key}' must be a string, got {row.get(key)!r:.40}")
-            if row.get("task") == "code" and not isinstance(row.get("tests"), list):
-                raise ValueError(f"{path}:{lineno}: a 'code' row needs 'tests': a list of assert statements")
-            rows.append(row)
+    for lineno, row in read_jsonl(path):
+        for key in ("completion", "reference"):
+            if not isinstance(row.get(key), str):
+                raise ValueError(f"{path}:{lineno}: '{key}' must be a string, got {row.get(key)!r:.40}")
+        if row.get("task") == "code" and not isinstance(row.get("tests"), list):
+            raise ValueError(f"{path}:{lineno}: a 'code' row needs 'tests': a list of assert statements")
+        rows.append(row)
     return rows
 
 

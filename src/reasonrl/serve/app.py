@@ -21,7 +21,8 @@ from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
-from reasonrl.serve.engine import Delta, GenRequest, QueueFull, SamplingParams
+from reasonrl.rollout.base import SamplingParams
+from reasonrl.serve.engine import Delta, GenRequest, QueueFull
 from reasonrl.serve.parse import ReasoningSplitter, split_reasoning
 from reasonrl.serve.schema import ChatRequest, error_response, validation_error_response
 
@@ -120,7 +121,8 @@ def create_app(engine, *, prefill_think: bool = False) -> FastAPI:
                                   param="max_tokens", code="context_length_exceeded")
 
         loop, inbox = asyncio.get_running_loop(), asyncio.Queue()
-        params = SamplingParams(max_tokens, req.temperature, req.top_p, req.stop_list(), req.seed)
+        params = SamplingParams(n=req.n, max_new_tokens=max_tokens, temperature=req.temperature, top_p=req.top_p,
+                                stop=req.stop_list(), seeds=None if req.seed is None else [req.seed])
         gen = GenRequest(prompt_ids, params, lambda d: loop.call_soon_threadsafe(inbox.put_nowait, d), req.n)
         try:
             engine.submit(gen)

@@ -6,7 +6,8 @@ own temperature/top_p/seed and streams its own text. Static batching: requests t
 batch runs wait for the next one (simple; continuous batching is what `--engine vllm` is for).
 Waiting requests sit in a bounded queue; a full queue raises `QueueFull` (the app answers 429).
 
-Seeds: each choice gets `torch.Generator().manual_seed(seed + index)`, so the same request gives the same
+Requests carry the rollout engines' `SamplingParams` (rollout/base.py; `seeds=[seed]`: a request is one
+prompt). Seeds: each choice gets `torch.Generator().manual_seed(seed + index)`, so the same request gives the same
 text. Batching a seeded request with others left-pads it, which can change float rounding; the guarantee
 is "same request under the same load", as with vLLM.
 """
@@ -15,27 +16,18 @@ from __future__ import annotations
 import queue
 import threading
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
 
+from reasonrl.rollout.base import SamplingParams
 from reasonrl.rollout.decode import sample_next as rollout_sample_next
-
 from reasonrl.serve.parse import partial_suffix
 
 
 class QueueFull(RuntimeError):
     """The engine's waiting queue is at its bound; the client should retry later (HTTP 429)."""
-
-
-@dataclass
-class SamplingParams:
-    max_tokens: int
-    temperature: float = 1.0  # 0 = greedy
-    top_p: float = 1.0
-    stop: list[str] = field(default_factory=list)
-    seed: int | None = None
 
 
 @dataclass
@@ -52,7 +44,7 @@ class Delta:
 @dataclass
 class GenRequest:
     prompt_ids: list[int]
-    params: SamplingParams
+    params: SamplingParams          # max_new_tokens, temperature (0 = greedy), top_p, stop, seeds=[seed] or None
     emit: Callable[[Delta], None]  # called from the engine thread; must be thread-safe and quick
     n: int = 1
     cancelled: bool = False  # set by the app when the client goes away; the row stops at the next step
@@ -78,7 +70,7 @@ class _Row:
         self.ids: list[int] = []
         self.sent = 0  # characters of the decoded text already emitted
         self.done = False
-        seed = req.params.seed
+        seed = req.params.seeds[0] if req.params.seeds else None
         self.gen = torch.Generator().manual_seed(seed + index) if seed is not None else None
 
     def push(self, token_id: int | None) -> None:
@@ -94,7 +86,7 @@ class _Row:
             return self._finish(text[:cut], "stop")
         if token_id is None:
             return self._finish(text, "stop")
-        if len(self.ids) >= p.max_tokens:
+        if len(self.ids) >= p.max_new_tokens:
             return self._finish(text, "length")
         safe = len(text)
         if text.endswith("\ufffd"):
@@ -120,19 +112,18 @@ def sample_next(logits: torch.Tensor, temperature: float, top_p: float, gen: tor
     return int(rollout_sample_next(logits[None], temperature, top_p, gen)[0])
 
 
-class HFEngine:
-    """transformers model + tokenizer on one engine thread; see the module docstring."""
+class QueuedEngine:
+    """The bounded waiting queue and the engine thread both serve engines share: the thread takes every waiting
+    request (up to `max_batch`) and hands the batch to the subclass's `_run(batch)`; a batch that raises is
+    answered with an error delta per choice, and the thread goes on serving."""
 
-    def __init__(self, model, tokenizer, *, name: str = "model", max_batch: int = 8, max_queue: int = 64):
-        self.name, self.model, self.tokenizer = name, model.eval(), tokenizer
+    def __init__(self, *, max_batch: int, max_queue: int):
         self.max_batch = max_batch
-        self.max_context = int(model.config.max_position_embeddings)
-        eos = model.generation_config.eos_token_id if model.generation_config else None
-        eos = eos if isinstance(eos, list) else [eos]
-        self.eos_ids = {i for i in [*eos, tokenizer.eos_token_id] if i is not None}
         self._queue: queue.Queue = queue.Queue(maxsize=max_queue)
         self._thread = threading.Thread(target=self._loop, name="reasonrl-engine", daemon=True)
-        self._thread.start()
+
+    def _run(self, batch: list[GenRequest]) -> None:
+        raise NotImplementedError
 
     def queued(self) -> int:
         """Requests waiting (not counting the running batch)."""
@@ -158,7 +149,7 @@ class HFEngine:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            stop = None in batch
+            stop = None in batch   # close() arrived while batching: finish this batch, then exit
             batch = [r for r in batch if r is not None]
             if batch:
                 try:
@@ -171,6 +162,19 @@ class HFEngine:
             if stop:
                 return
 
+
+class HFEngine(QueuedEngine):
+    """transformers model + tokenizer on one engine thread; see the module docstring."""
+
+    def __init__(self, model, tokenizer, *, name: str = "model", max_batch: int = 8, max_queue: int = 64):
+        super().__init__(max_batch=max_batch, max_queue=max_queue)
+        self.name, self.model, self.tokenizer = name, model.eval(), tokenizer
+        self.max_context = int(model.config.max_position_embeddings)
+        eos = model.generation_config.eos_token_id if model.generation_config else None
+        eos = eos if isinstance(eos, list) else [eos]
+        self.eos_ids = {i for i in [*eos, tokenizer.eos_token_id] if i is not None}
+        self._thread.start()
+
     @torch.inference_mode()
     def _run(self, batch: list[GenRequest]) -> None:
         rows = [_Row(r, i, self.tokenizer) for r in batch for i in range(r.n)]
@@ -182,7 +186,7 @@ class HFEngine:
         mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=dev)
         pos = (mask.cumsum(-1) - 1).clamp(min=0)
         cache = None
-        for _ in range(max(r.req.params.max_tokens for r in rows)):
+        for _ in range(max(r.req.params.max_new_tokens for r in rows)):
             out = self.model(input_ids=ids, attention_mask=mask, position_ids=pos,
                              past_key_values=cache, use_cache=True, logits_to_keep=1)
             cache, logits = out.past_key_values, out.logits[:, -1, :]

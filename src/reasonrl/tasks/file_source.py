@@ -6,11 +6,11 @@ index in place of the line), or is skipped and counted when skip_bad_rows is set
 """
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterator
 from pathlib import Path
 
+from reasonrl.jsonl import iter_jsonl
 from reasonrl.tasks.problem import Problem, has_cjk
 
 FILE_SUFFIXES = (".jsonl", ".parquet")
@@ -66,14 +66,7 @@ def _row_to_problem(row, question_key: str, answer_key: str, task: str, index: i
 def _raw_rows(path: Path) -> Iterator[tuple[int, object, str | None]]:
     """(line or row index, parsed row, parse error or None), blank JSONL lines skipped silently."""
     if path.suffix == ".jsonl":
-        with path.open(encoding="utf-8") as f:
-            for line_no, line in enumerate(f, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    yield line_no, json.loads(line.rstrip("\r\n")), None
-                except json.JSONDecodeError as e:
-                    yield line_no, None, f"bad JSON ({e.msg} at column {e.colno})"
+        yield from iter_jsonl(path)
     else:
         import pyarrow.parquet as pq
 
