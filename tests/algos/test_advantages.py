@@ -24,7 +24,10 @@ def test_grpo_divides_by_unbiased_std_plus_eps():
     # unbiased std of [1,0,0,1]: sqrt(4 * 0.25 / 3) = 0.57735; 0.5 / (0.57735 + 1e-4) = 0.86588
     expected = 0.5 / (math.sqrt(1 / 3) + 1e-4)
     assert torch.allclose(grpo_advantages(R, 4), torch.tensor([1, -1, -1, 1]) * expected)
-    assert round(expected, 3) == 0.866
+    # the same figure written out by hand, so a wrong formula on both sides above cannot pass
+    assert grpo_advantages(R, 4).tolist() == pytest.approx([0.86588, -0.86588, -0.86588, 0.86588], abs=1e-5)
+    # the biased std (sqrt(0.25) = 0.5) would give 0.5 / 0.5001 = 0.9998 instead
+    assert abs(grpo_advantages(R, 4)[0].item() - 0.9998) > 0.1
 
 
 def test_grpo_without_std_scaling_equals_drgrpo():

@@ -6,7 +6,8 @@ import pytest
 
 from reasonrl.rewards import verify
 
-SHARED = Path("/work/shared/verifier_examples.jsonl")
+# the project's shared folder sits next to the checkout (../shared), wherever that is
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "verifier_examples.jsonl"
 
 
 def A(answer: str) -> str:

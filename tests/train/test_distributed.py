@@ -5,6 +5,7 @@ so accelerate's launcher, gloo and the summed-gradient all-reduce are all exerci
 """
 from __future__ import annotations
 
+import pytest
 import torch
 from launch import ARGS, launch as _launch, train_lines as _train_lines, weights as _weights
 
@@ -14,6 +15,7 @@ from reasonrl.train.cli import DEFAULT_JOB
 from reasonrl.train.loop import main
 
 
+@pytest.mark.dist
 def test_two_processes_equal_one_and_resume_on_one(tmp_path, tiny_model_dir, parity_reward):
     """Same global batch (B=2, G=4) and seed: 2 processes (1 prompt each) give 1 process's weights after
     2 steps; the 2-process checkpoint then resumes on 1 process and matches step 3; only rank 0 wrote."""

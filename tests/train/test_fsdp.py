@@ -17,6 +17,7 @@ from reasonrl.train.loop import main
 FSDP_CONFIG = str(Path(__file__).resolve().parents[2] / "configs" / "accelerate" / "cpu_fsdp.yaml")
 
 
+@pytest.mark.dist
 def test_fsdp_two_processes_equal_one_and_checkpoints_cross_over(tmp_path, tiny_model_dir, parity_reward):
     common = ARGS + [f"model.path={tiny_model_dir}", "rollout.seed_per_prompt=true", "optim.warmup_steps=2"]
     one, two, mixed = tmp_path / "one", tmp_path / "two", tmp_path / "mixed"

@@ -17,6 +17,8 @@ import reasonrl
 from reasonrl.config import load_config
 from reasonrl.train.loop import main
 
+pytestmark = pytest.mark.dist   # a local Ray cluster: several processes
+
 ray = pytest.importorskip("ray")
 
 REWARDS = '''

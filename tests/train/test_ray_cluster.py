@@ -22,6 +22,8 @@ import reasonrl
 from reasonrl.config import load_config
 from reasonrl.train.loop import main
 
+pytestmark = pytest.mark.dist   # a local Ray cluster: several processes
+
 ray = pytest.importorskip("ray")
 from ray._private import ray_constants  # noqa: E402
 from ray.cluster_utils import Cluster  # noqa: E402

@@ -16,6 +16,7 @@ from reasonrl.train.loop import main
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "accelerate"
 
 
+@pytest.mark.dist
 def test_zero3_equals_one_process_and_checkpoints_cross_over(tmp_path, tiny_model_dir, parity_reward):
     # warm-up 2: the LR schedule must drive DeepSpeed's copy of the optimizer groups too
     common = ARGS + [f"model.path={tiny_model_dir}", "rollout.seed_per_prompt=true", "optim.warmup_steps=2"]
