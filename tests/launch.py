@@ -34,7 +34,8 @@ def launch(args: list[str], nproc: int, reward_dir: Path, accelerate_config: str
     cmd = [sys.executable, "-m", "reasonrl", "train", "--launcher", "accelerate", "--num-processes", str(nproc), *args]
     if accelerate_config:
         cmd[6:6] = ["--accelerate-config", accelerate_config]
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    # 900 s: a ZeRO start-up alone took over 300 s on a 2-core machine shared by six jobs (load average 15)
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
 
 
 def optimizer_state(run: Path, step: int) -> dict:

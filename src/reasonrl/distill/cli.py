@@ -35,8 +35,17 @@ rerunning the same command with the same --run-dir resumes. Logit KD (on-policy,
 teacher and student to share a vocabulary. See docs/distill.md."""
 
 
-def _parser(prog: str, doc: str) -> argparse.ArgumentParser:
-    return argparse.ArgumentParser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+def _parser(prog: str, doc: str, models: dict[str, str], run_dir_help: str, *, sampling: bool) -> argparse.ArgumentParser:
+    """A stage's parser: its model flags (`--model`, or `--teacher`/`--student`), `--run-dir`, the task arguments
+    and, for the stages that sample, the sampling arguments."""
+    ap = argparse.ArgumentParser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for flag, help in models.items():
+        ap.add_argument(flag, help=help)
+    ap.add_argument("--run-dir", help=run_dir_help)
+    add_task_args(ap)
+    if sampling:
+        add_sample_args(ap)
+    return ap
 
 
 def add_task_args(ap: argparse.ArgumentParser) -> None:
@@ -81,12 +90,9 @@ def model_spec(spec: str | None) -> str | None:
 
 
 def sample_main(argv: list[str]) -> int:
-    ap = _parser("reasonrl sample", SAMPLE_DOC)
-    ap.add_argument("--model", help="teacher: HF folder, run dir or 'default' (SmolLM2-135M-Instruct)")
+    ap = _parser("reasonrl sample", SAMPLE_DOC, {"--model": "teacher: HF folder, run dir or 'default' (SmolLM2-135M-Instruct)"},
+                 "where config, metrics and summary go (default: --out's folder, else runs/sample-<task>-<time>)", sampling=True)
     ap.add_argument("--out", help="traces JSONL (default RUN_DIR/traces.jsonl)")
-    ap.add_argument("--run-dir", help="where config, metrics and summary go (default: --out's folder, else runs/sample-<task>-<time>)")
-    add_task_args(ap)
-    add_sample_args(ap)
     a = ap.parse_args(argv)
 
     def work():
@@ -100,12 +106,10 @@ def sample_main(argv: list[str]) -> int:
 
 
 def sft_parser() -> argparse.ArgumentParser:
-    ap = _parser("reasonrl sft", SFT_DOC)
-    ap.add_argument("--model", help="student: HF folder, run dir or 'default' (SmolLM2-135M-Instruct)")
+    ap = _parser("reasonrl sft", SFT_DOC, {"--model": "student: HF folder, run dir or 'default' (SmolLM2-135M-Instruct)"},
+                 "output folder (default runs/sft-<task>-<time>)", sampling=False)
     ap.add_argument("--data", help="JSONL of trace, {prompt, completion} or {messages} rows")
-    ap.add_argument("--run-dir", help="output folder (default runs/sft-<task>-<time>)")
     ap.add_argument("--resume", metavar="RUN_DIR", help="continue an SFT run from its latest checkpoint (its own settings)")
-    add_task_args(ap)
     for name, typ, default, doc in [("lr", float, 1e-5, "AdamW learning rate"), ("epochs", float, 1.0, "passes over the data"),
                                     ("max-steps", int, None, "optimizer steps (wins over --epochs)"),
                                     ("batch-size", int, 8, "sequences per step"), ("micro-batch-size", int, 8, "sequences per forward"),
@@ -145,12 +149,9 @@ def sft_main(argv: list[str]) -> int:
 
 
 def distill_main(argv: list[str]) -> int:
-    ap = _parser("reasonrl distill", DISTILL_DOC)
-    ap.add_argument("--teacher", help="HF folder, run dir or 'default'")
-    ap.add_argument("--student", help="HF folder, run dir or 'default'")
-    ap.add_argument("--run-dir", help="output folder (default runs/distill-<task>-<time>)")
-    add_task_args(ap)
-    add_sample_args(ap)
+    ap = _parser("reasonrl distill", DISTILL_DOC, {"--teacher": "HF folder, run dir or 'default'",
+                                                   "--student": "HF folder, run dir or 'default'"},
+                 "output folder (default runs/distill-<task>-<time>)", sampling=True)
     ap.add_argument("--lr", type=float, default=1e-5, help="SFT learning rate")
     ap.add_argument("--epochs", type=float, default=1.0, help="SFT passes over the kept traces")
     ap.add_argument("--batch-size", type=int, default=8, help="SFT sequences per step")

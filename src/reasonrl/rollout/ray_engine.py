@@ -17,7 +17,6 @@ from dataclasses import replace
 
 import torch
 
-from reasonrl.config import Config
 from reasonrl.model import load_model
 from reasonrl.rollout.base import Rollouts, SamplingParams, concat_rollouts
 from reasonrl.rollout.hf import _merged_named_params
@@ -27,9 +26,9 @@ from reasonrl.rollout.registry import build_engine
 class _RolloutActor:
     """Lives in a Ray worker: loads the model from `path` and builds the engine the config names."""
 
-    def __init__(self, cfg_json: str, path: str, threads: int) -> None:
+    def __init__(self, cfg, path: str, threads: int) -> None:
         torch.set_num_threads(threads)
-        cfg = Config.model_validate_json(cfg_json)
+        cfg = cfg.model_copy(deep=True)   # Ray pickled the trainer's Config; this actor changes its own copy
         cfg.ray.num_rollout_workers = 0  # this actor IS a rollout worker: its engine runs here
         model, self.tok, _ = load_model(path, cfg.model.dtype)
         self.model = model.eval().requires_grad_(False)
@@ -58,7 +57,7 @@ class RayRolloutEngine:
         self.ray, _ = connect_ray(cfg.ray.address, cfg.ray.num_cpus)
         actor = self.ray.remote(num_cpus=num_cpus_per_worker, num_gpus=num_gpus_per_worker)(_RolloutActor)
         threads = max(1, int(num_cpus_per_worker))
-        self.actors = [actor.remote(cfg.model_dump_json(), str(path), threads) for _ in range(num_workers)]
+        self.actors = [actor.remote(cfg, str(path), threads) for _ in range(num_workers)]
         self.model, self.loaded = model, False  # actors start from `path`; the trainer's weights go in before generating
 
     def pids(self) -> list[int]:
