@@ -90,7 +90,8 @@ def _check_names(cfg: Config) -> None:
     checks += [("reward.funcs", name, list(REWARDS)) for name in cfg.reward.funcs if ":" not in name]  # module:function: the user's
     for key, value, valid in checks:
         if value not in valid:
-            close = difflib.get_close_matches(value, valid, n=1, cutoff=0.5)
+            # a name the value starts (a truncated name) beats the closest spelling
+            close = [v for v in valid if v.startswith(value)] or difflib.get_close_matches(value, valid, n=1, cutoff=0.5)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             extra = ", or module:function" if key == "reward.funcs" else ""
             raise ConfigError(f"unknown {key} {value!r}; valid: {', '.join(valid)}{extra}{hint}")
