@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from reasonrl.algos import get_advantage_fn, grpo_loss, group_has_variance
+from reasonrl.algos import get_advantage_fn, group_has_variance
 from reasonrl.config import Config, dump_config
 from reasonrl.eval.heldout import correctness, generate_and_score, reward_columns
 from reasonrl.jsonl import iter_jsonl
