@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from reasonrl.tasks.problem import check_verifier_spec
+
 
 class _Strict(BaseModel):
     # extra="forbid" turns a typo into an error at load instead of a silently ignored key.
@@ -41,6 +43,13 @@ class TaskConfig(_Strict):
     seed: int = Field(42, description="seed for generation and the train/held-out split")
     template: Literal["r1zero", "chat", "chat_think", "plain"] = Field("plain", description="prompt template")
     lang: Literal["auto", "en", "zh"] = Field("auto", description="prompt language; auto follows the task")
+    verifier: str | None = Field(None, description="who grades: math | exact | code | gym:<name> (rewards/verifiers.py); None = the task's own: gym:<name> for reasoning-gym, a file row's 'verifier' column, else math")
+
+    @field_validator("verifier")
+    @classmethod
+    def _verifier_spec(cls, v):
+        # the shape only: which gym names exist is checked at task load (importing reasoning-gym costs seconds)
+        return v if v is None else check_verifier_spec(v)
 
 
 class RolloutConfig(_Strict):

@@ -59,6 +59,8 @@ def reward_columns(problems: list[Problem], k: int, lenient: bool) -> dict:
         "task": rep([p.task for p in problems]),
         "lang": rep([p.lang for p in problems]),
         "entry": rep([p.entry for p in problems]),
+        "verifier": rep([p.verifier for p in problems]),   # the task decides who grades (rewards/verifiers.py)
+        "meta": rep([p.meta for p in problems]),
         "lenient": lenient,
     }
 
