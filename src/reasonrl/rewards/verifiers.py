@@ -10,6 +10,10 @@
 | `code` | fraction of the row's `meta["tests"]` passed by the last Python block | programs |
 | `gym:<name>` | reasoning-gym's own `score_answer` for that dataset *alone*, in [0, 1] | any reasoning-gym task |
 
+Two departures from the gym's grader, both listed in `_SAFE_ANSWER` / `_GRADER_GAPS`: answers a grader
+would run as code are refused, and puzzle24's grader, which never checks that the given numbers are the
+ones used (`1*2*3*4` makes 24 for every puzzle), gets that check.
+
 Why the gym grader alone: for "construct an expression" tasks (countdown, puzzle24) the reference is one of
 many valid answers, and `verify` compares values, so `<answer>169</answer>` (the target itself) would pass;
 only the task knows that the given numbers must each be used. Our extraction (`<answer>`, `\\boxed`, the
@@ -63,6 +67,16 @@ _SAFE_ANSWER: dict[str, Callable[[str], bool]] = {
     "intermediate_integration": _sympy_safe,
     "n_queens": _eval_safe, "binary_matrix": _eval_safe, "string_insertion": _eval_safe, "spiral_matrix": _eval_safe,
 }
+
+
+def _uses_given_numbers(answer: str, entry: dict) -> bool:
+    return sorted(map(int, re.findall(r"\d+", answer))) == sorted(map(int, entry["metadata"]["numbers"]))
+
+
+# Where a reasoning-gym 0.1.19 grader accepts answers that are wrong, the extra condition its score needs.
+# puzzle24 checks only "four numbers in range that make 24", so `1*2*3*4` is right for every puzzle;
+# the question says "using 8, 5, 10, 6", and countdown's own grader checks exactly that.
+_GRADER_GAPS: dict[str, Callable[[str, dict], bool]] = {"puzzle24": _uses_given_numbers}
 
 
 def gym_answer_safe(name: str, answer: str) -> bool:
@@ -152,6 +166,9 @@ def _gym(row: Row, completion: str, name: str) -> float:
     try:
         with time_limit(GYM_TIMEOUT_S):
             score = float(scorer(answer, row.entry))
+        gap = _GRADER_GAPS.get(name)
+        if gap is not None and score > 0.0 and not gap(answer, row.entry):
+            score = 0.0
     except VerifierTimeout:
         return 0.0
     except Exception as exc:  # noqa: BLE001 - a grader's own bug on odd input scores 0, never stops training
