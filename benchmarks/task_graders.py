@@ -106,12 +106,13 @@ def main(argv: list[str]) -> int:
     args = ap.parse_args(argv)
     total = Counter()
     print(f"{'task':<18} {'rows':>6} {'ours=gym':>9} {'old=gym':>8} {'unexplained':>12}")
-    results = {name: audit(name, args.n, args.seed) for name in args.tasks}
-    for name, res in results.items():
+    results = {}
+    for name in args.tasks:
+        results[name] = res = audit(name, args.n, args.seed)
         s = res["stats"]
         total.update(s)
         print(f"{name:<18} {s['rows']:>6} {s['agree'] / s['rows']:>9.1%} {s['old_agree'] / s['rows']:>8.1%} "
-              f"{s['unexplained']:>12}")
+              f"{s['unexplained']:>12}", flush=True)
     for name, res in results.items():
         shown = Counter()
         for kind, answer, score, gym_ok, why in res["disagreements"]:
