@@ -182,3 +182,12 @@ def test_verifier_names():
     for bad in ("gym", "gym:", "math:x", "Math"):
         with pytest.raises(ValueError, match="valid: math, exact, code, gym:<reasoning-gym name>"):
             parse_verifier(bad)
+
+
+def test_first_gym_batch_does_not_pay_the_reasoning_gym_import():
+    from reasonrl.rewards import RewardRunner
+    p = _problem(COUNTDOWN, "countdown")
+    # 0.5 s is far below reasoning-gym's import (2-7 s here): only the worker's warm-up makes this pass
+    with RewardRunner(["accuracy"], timeout_s=0.5) as run:
+        result = run([f"<answer>{COUNTDOWN_RIGHT}</answer>", "<answer>169</answer>"], **reward_columns([p, p], 1, False))
+    assert (result.per_func["accuracy"], result.timeouts) == ([1.0, 0.0], 0)

@@ -58,7 +58,7 @@ def _eval_safe(answer: str) -> bool:
     return "(" not in answer and "lambda" not in answer
 
 
-# reasoning-gym 0.1.19 graders that pass the model's answer to eval() or sympy's parse_expr (itself eval):
+# reasoning-gym 0.1.25 graders that pass the model's answer to eval() or sympy's parse_expr (itself eval):
 # parse_expr("open('x','w')") opens the file in the reward worker. Their answers are held to what the
 # task can need; a failed check scores 0, as the grader's own parse failure would (countdown: 0.01).
 _SAFE_ANSWER: dict[str, Callable[[str], bool]] = {
@@ -73,7 +73,7 @@ def _uses_given_numbers(answer: str, entry: dict) -> bool:
     return sorted(map(int, re.findall(r"\d+", answer))) == sorted(map(int, entry["metadata"]["numbers"]))
 
 
-# Where a reasoning-gym 0.1.19 grader accepts answers that are wrong, the extra condition its score needs.
+# Where a reasoning-gym 0.1.25 grader accepts answers that are wrong, the extra condition its score needs.
 # puzzle24 checks only "four numbers in range that make 24", so `1*2*3*4` is right for every puzzle;
 # the question says "using 8, 5, 10, 6", and countdown's own grader checks exactly that.
 _GRADER_GAPS: dict[str, Callable[[str, dict], bool]] = {"puzzle24": _uses_given_numbers}
@@ -154,6 +154,12 @@ def _gym_scorer(name: str, kwargs_json: str) -> Callable[[str, dict], float]:
         raise ValueError(f"verifier 'gym:{name}': not a reasoning-gym dataset")
     dataset_cls, config_cls = reasoning_gym.factory.DATASETS[name]
     return dataset_cls(config=config_cls(**json.loads(kwargs_json))).score_answer
+
+
+def warm_up_gym() -> None:
+    """Import reasoning-gym (2-7 s on a loaded 2-core machine) outside any answer's time limit: the reward
+    worker calls this with its sympy warm-up, or the first batch of a gym task would time out on the import."""
+    import reasoning_gym  # noqa: F401
 
 
 def _gym(row: Row, completion: str, name: str) -> float:

@@ -44,7 +44,9 @@ def main() -> int:
         write_message(out_fd, reply)
         if warm_pending:
             from reasonrl.rewards.check import warm_up_sympy
+            from reasonrl.rewards.verifiers import warm_up_gym
             warm_up_sympy()
+            warm_up_gym()  # gym rows are graded by reasoning-gym itself: its import must not count against a batch
             warm_pending = False
 
 
