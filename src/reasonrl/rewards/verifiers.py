@@ -1,7 +1,7 @@
 """Verifiers by name: a task declares which one grades its rows (`Problem.verifier`), the rewards ask it.
 
-    grade("gym:countdown", "<answer>83 - 74 + 40*(94 - 90)</answer>", answer=ref, entry=entry)  # 1.0
-    grade("math", "<answer>十二</answer>", answer="12")                                         # 1.0
+    grade("gym:countdown", "<answer>83 - 74 + 40*(94 - 90)</answer>", Row(ref, entry))  # 1.0
+    grade("math", "<answer>十二</answer>", Row("12"))                                   # 1.0
 
 | spec | score | covers |
 |---|---|---|
@@ -146,8 +146,8 @@ def _code(row: Row, completion: str, _: str) -> float:
 
 @functools.lru_cache(maxsize=64)
 def _gym_scorer(name: str, kwargs_json: str) -> Callable[[str, dict], float]:
-    """`score_answer` of a dataset built with the task's own config: puzzle24's grader reads its config's
-    value range, so the default config would reject right answers of a run with wider values."""
+    """`score_answer` of a dataset built with the run's own config, not the default one: some graders read
+    their config (puzzle24 checks the numbers against its min_value..max_value)."""
     import reasoning_gym  # heavy import (~2-7 s), paid only by runs that grade gym rows
 
     if name not in reasoning_gym.factory.DATASETS:
