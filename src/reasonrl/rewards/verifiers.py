@@ -156,10 +156,15 @@ def _gym_scorer(name: str, kwargs_json: str) -> Callable[[str, dict], float]:
     return dataset_cls(config=config_cls(**json.loads(kwargs_json))).score_answer
 
 
-def warm_up_gym() -> None:
-    """Import reasoning-gym (2-7 s on a loaded 2-core machine) outside any answer's time limit: the reward
-    worker calls this with its sympy warm-up, or the first batch of a gym task would time out on the import."""
-    import reasoning_gym  # noqa: F401
+TASK_GRADED = ("accuracy", "format_if_correct")  # reward names (prefixes) that ask the task's verifier
+
+
+def warm_up_gym(reward_names: list[str]) -> None:
+    """Import reasoning-gym (2-7 s on a loaded 2-core machine) outside any answer's time limit when a reward
+    asks the task's verifier: the reward worker calls this with its sympy warm-up, or the first batch of a
+    gym task would time out on the import. Other reward sets skip it (a start-up cost they do not need)."""
+    if any(str(n).startswith(TASK_GRADED) for n in reward_names):
+        import reasoning_gym  # noqa: F401
 
 
 def _gym(row: Row, completion: str, name: str) -> float:
