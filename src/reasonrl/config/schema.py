@@ -30,6 +30,12 @@ class ModelConfig(_Strict):
     lora_dropout: float = Field(0.0, ge=0.0, lt=1.0, description="LoRA dropout")
 
 
+class CurriculumConfig(_Strict):
+    levels: list[dict] = Field(..., min_length=1, description="task.kwargs of each level, easiest first (tasks/curriculum.py)")
+    threshold: float = Field(0.7, gt=0.0, le=1.0, description="rolling train accuracy that moves up a level (Reasoning Gym paper: 0.7)")
+    window: int = Field(8, ge=1, description="steps in the rolling train accuracy")
+
+
 class TaskConfig(_Strict):
     name: str = Field("chain_sum", description="reasoning-gym dataset name, 'zh_arithmetic', or a .jsonl/.parquet path")
     kwargs: dict | None = Field(None, description="generator keyword arguments; None = the task's easy preset (tasks.load.EASY_PRESETS), {} = the generator's own defaults")
@@ -41,6 +47,7 @@ class TaskConfig(_Strict):
     seed: int = Field(42, description="seed for generation and the train/held-out split")
     template: Literal["r1zero", "chat", "chat_think", "plain"] = Field("plain", description="prompt template")
     lang: Literal["auto", "en", "zh"] = Field("auto", description="prompt language; auto follows the task")
+    curriculum: CurriculumConfig | None = Field(None, description="train through these difficulty levels; held-out stays task.kwargs; None = no curriculum")
 
 
 class RolloutConfig(_Strict):

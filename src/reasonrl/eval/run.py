@@ -85,6 +85,11 @@ def check_against_run(model_spec: str | None, cfg: Config, problems: list[Proble
     if run_task.model_dump() == cfg.task.model_dump():
         return  # the run's own split, already checked in select_problems
     check_no_overlap(load_task(run_task).train, problems)
+    if run_task.curriculum is not None:  # every level trained too
+        from reasonrl.tasks.curriculum import build_curriculum
+
+        for level in build_curriculum(run_task, []).levels:
+            check_no_overlap(level, problems)
 
 
 class CountingRunner:
