@@ -51,9 +51,18 @@ def test_threshold_is_inclusive_and_levels_stop_at_the_last():
     assert (c2.level, list(c2.recent)) == (1, [1.0, 1.0])
 
 
-def test_empty_levels_are_a_one_line_config_error():
+def test_a_schedule_levels_up_at_its_steps_whatever_the_accuracy():
+    c = Curriculum(levels=[[], [], []], threshold=0.7, window=1, schedule=[2, 3])
+    assert [c.observe(1.0, step) for step in (1, 2, 3, 4)] == [False, True, True, False] and c.level == 2
+    c = Curriculum(levels=[[], []], threshold=0.7, window=1, schedule=[5])
+    assert [c.observe(1.0, step) for step in (1, 2, 3)] == [False] * 3 and c.level == 0
+
+
+def test_bad_curricula_are_one_line_config_errors():
     with pytest.raises(ConfigError, match="task.curriculum.levels"):
         load_config(None, ["task.curriculum={levels: []}"])
+    with pytest.raises(ConfigError, match="schedule has 2 steps for 2 levels"):
+        load_config(None, ["task.curriculum={levels: [{}, {}], schedule: [3, 4]}"])
 
 
 def _cfg(tmp_path, tiny_model_dir, run, reward, steps):

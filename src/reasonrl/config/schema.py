@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class _Strict(BaseModel):
@@ -34,6 +34,13 @@ class CurriculumConfig(_Strict):
     levels: list[dict] = Field(..., min_length=1, description="task.kwargs of each level, easiest first (tasks/curriculum.py)")
     threshold: float = Field(0.7, gt=0.0, le=1.0, description="rolling train accuracy that moves up a level (Reasoning Gym paper: 0.7)")
     window: int = Field(8, ge=1, description="steps in the rolling train accuracy")
+    schedule: list[int] | None = Field(None, description="fixed steps at which to move up (one per level after the first), instead of the accuracy rule: a control run copies the real run's level-ups")
+
+    @model_validator(mode="after")
+    def _one_step_per_level_up(self):
+        if self.schedule is not None and len(self.schedule) != len(self.levels) - 1:
+            raise ValueError(f"schedule has {len(self.schedule)} steps for {len(self.levels)} levels; give one per level after the first")
+        return self
 
 
 class TaskConfig(_Strict):

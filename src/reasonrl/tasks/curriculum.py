@@ -12,7 +12,9 @@ Each level is the same task with its own `kwargs`, generated with its own seed (
 so problem ids differ across levels). The held-out problems stay the task's own (`task.kwargs`), and any
 level's train question equal to a held-out one is dropped: no level trains on what is evaluated.
 The accuracy is the step's `acc/mean` (the run's first accuracy-type reward, `eval.heldout.correctness`).
-Levels only go up; the last level is kept once reached. Our own levels rather than reasoning-gym's
+Levels only go up; the last level is kept once reached. A control run (format-only or random reward)
+has no accuracy to level up on: `schedule` gives it the real run's level-up steps, so it sees the same
+problems in the same order and only the reward differs. Our own levels rather than reasoning-gym's
 `create_curriculum`: those exist for a few tasks only and their attribute levels do not map onto the
 kwargs (`min_terms`, `max_digits`) that our configs and held-out splits are written in.
 """
@@ -34,6 +36,7 @@ class Curriculum:
     levels: list[list[Problem]]
     threshold: float
     window: int
+    schedule: list[int] | None = None   # fixed level-up steps instead of the accuracy rule (controls)
     level: int = 0
     recent: deque = field(default_factory=deque)
 
@@ -41,13 +44,18 @@ class Curriculum:
     def problems(self) -> list[Problem]:
         return self.levels[self.level]
 
-    def observe(self, accuracy: float) -> bool:
-        """Record one step's train accuracy; True when this moved the curriculum up a level.
+    def observe(self, accuracy: float, step: int = 0) -> bool:
+        """Record one step's train accuracy (after step `step`); True when this moved the curriculum up a level.
+        With a `schedule`, the level is the number of schedule steps reached, whatever the accuracy.
 
         >>> c = Curriculum(levels=[[], [], []], threshold=0.7, window=2)
         >>> [c.observe(a) for a in (0.9, 0.4, 0.8, 1.0, 1.0, 1.0, 1.0)], c.level
         ([False, False, False, True, False, True, False], 2)
         """
+        if self.schedule is not None:
+            level = sum(step >= s for s in self.schedule)
+            moved, self.level = level > self.level, max(self.level, level)
+            return moved
         self.recent.append(accuracy)
         while len(self.recent) > self.window:
             self.recent.popleft()
@@ -79,4 +87,4 @@ def build_curriculum(task_cfg, heldout: list[Problem]) -> Curriculum:
         if not train:
             raise ValueError(f"task.curriculum.levels[{i}] {kwargs}: every question is held out; widen it")
         levels.append(train)
-    return Curriculum(levels=levels, threshold=cc.threshold, window=cc.window)
+    return Curriculum(levels=levels, threshold=cc.threshold, window=cc.window, schedule=cc.schedule)

@@ -339,7 +339,7 @@ def main(cfg: Config, resume: str | Path | None = None) -> dict:
             elapsed, halt = elapsed + dt, stopping > 0
             if curriculum:  # the level this step trained on; a level-up starts the new pool from its beginning
                 metrics["curriculum/level"] = curriculum.level
-                if curriculum.observe(metrics["acc/mean"]):
+                if curriculum.observe(metrics["acc/mean"], step):
                     cursor = Cursor(seed=cfg.train.seed, n=len(pool()))
             logger.log({"kind": "train", "step": step, "time_s": elapsed, **metrics, "mem/peak_rss_mb": peak_rss_mb(),
                         "mem/held_state_mb": parallel.held_state_mb(dist, model, optimizer)})
