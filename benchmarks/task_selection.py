@@ -43,6 +43,8 @@ def measure(engine, tok, name: str, kwargs: dict, n: int, k: int, max_new: int, 
     think = generate_and_score(engine, tok, problems, greedy, template="chat_think", lang="en", lenient=False, runner=runner)
     plain = generate_and_score(engine, tok, problems, SamplingParams(n=1, max_new_tokens=24, temperature=0.0),
                                template="plain", lang="en", lenient=True, runner=runner)
+    print(f"  {name} {kwargs}: greedy strict={think.strict_accuracy:.2f} (lenient {think.accuracy:.2f}) "
+          f"any_form={plain.accuracy:.2f}; sampling k={k}...", flush=True)
     torch.manual_seed(0)
     sampled = SamplingParams(n=k, max_new_tokens=max_new, temperature=0.8, stop=["</answer>"])
     s = generate_and_score(engine, tok, problems, sampled, template="chat_think", lang="en", lenient=True, runner=runner)
@@ -61,8 +63,9 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=16, help="samples per question for pass@k")
     ap.add_argument("--max-new-tokens", type=int, default=48)
     ap.add_argument("--only", nargs="*", default=None, help="candidate names (default: all)")
+    ap.add_argument("--threads", type=int, default=2, help="torch threads (1 is faster on an oversubscribed machine)")
     a = ap.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(a.threads)
     model, tok, _ = load_model(None, "float32")
     engine = DecodeEngine(model, tok)
     eligible = []
