@@ -8,7 +8,7 @@ Per candidate, on the first N held-out questions (SmolLM2-135M-Instruct, `Decode
   (the R1-Zero score the trained model is judged by; must be <= 0.10);
 - `any_form`: greedy, `plain` template ("Answer with just the number."), the last number read leniently
   (the base model allowed to answer in any form: the "beyond the format" baseline);
-- `pass@K`: K samples at T=0.8 under `chat_think`, right read leniently (what a GRPO group can find and
+- `pass@K`: K samples at T=0.8 under `chat_think` (or `--sample-template plain`), right read leniently (what a GRPO group can find and
   reinforce; must be > 0), and `pass@K_strict` for the same samples in the strict shape.
 A candidate is eligible when strict <= 0.10 and pass@K > 0. Ends with one key=value line naming the
 eligible candidates; the choice among them (and why) is in docs/r1zero-reasoning.md.
@@ -37,7 +37,8 @@ CANDIDATES: dict[str, tuple[str, dict]] = {
 }
 
 
-def measure(engine, tok, name: str, kwargs: dict, n: int, k: int, max_new: int, runner) -> dict:
+def measure(engine, tok, name: str, kwargs: dict, n: int, k: int, max_new: int, runner,
+            sample_template: str = "chat_think") -> dict:
     problems = load_task(TaskConfig(name=name, kwargs=kwargs, num_train=1, num_heldout=n)).heldout
     greedy = SamplingParams(n=1, max_new_tokens=max_new, temperature=0.0, stop=["</answer>"])
     think = generate_and_score(engine, tok, problems, greedy, template="chat_think", lang="en", lenient=False, runner=runner)
@@ -47,7 +48,7 @@ def measure(engine, tok, name: str, kwargs: dict, n: int, k: int, max_new: int, 
           f"any_form={plain.accuracy:.2f}; sampling k={k}...", flush=True)
     torch.manual_seed(0)
     sampled = SamplingParams(n=k, max_new_tokens=max_new, temperature=0.8, stop=["</answer>"])
-    s = generate_and_score(engine, tok, problems, sampled, template="chat_think", lang="en", lenient=True, runner=runner)
+    s = generate_and_score(engine, tok, problems, sampled, template=sample_template, lang="en", lenient=True, runner=runner)
     right = [sum(s.correct[i * k:(i + 1) * k]) for i in range(n)]
     right_strict = [sum(c for c, f in zip(s.correct[i * k:(i + 1) * k], s.formatted[i * k:(i + 1) * k]) if f)
                     for i in range(n)]
@@ -63,6 +64,7 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=16, help="samples per question for pass@k")
     ap.add_argument("--max-new-tokens", type=int, default=48)
     ap.add_argument("--only", nargs="*", default=None, help="candidate names (default: all)")
+    ap.add_argument("--sample-template", default="chat_think", help="template of the pass@K samples (plain: no tags)")
     ap.add_argument("--threads", type=int, default=2, help="torch threads (1 is faster on an oversubscribed machine)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -73,7 +75,7 @@ def main() -> None:
         for cand in a.only or list(CANDIDATES):
             name, kwargs = CANDIDATES[cand]
             t0 = time.perf_counter()
-            r = measure(engine, tok, name, kwargs, a.n, a.k, a.max_new_tokens, runner)
+            r = measure(engine, tok, name, kwargs, a.n, a.k, a.max_new_tokens, runner, a.sample_template)
             ok = r["strict"] <= 0.10 and r[f"pass@{a.k}"] > 0
             eligible += [cand] if ok else []
             print(f"{cand}: strict={r['strict']:.2f} any_form={r['any_form']:.2f} pass@{a.k}={r[f'pass@{a.k}']:.2f} "
