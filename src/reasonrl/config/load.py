@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -30,8 +30,12 @@ def _all_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
         ann = field.annotation
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             keys += _all_keys(ann, f"{prefix}{name}.")
-        else:
-            keys.append(prefix + name)
+            continue
+        keys.append(prefix + name)
+        # an optional section (`task.curriculum: null` or its fields): both the name and its keys are valid
+        for arg in get_args(ann):
+            if isinstance(arg, type) and issubclass(arg, BaseModel):
+                keys += _all_keys(arg, f"{prefix}{name}.")
     return keys
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from reasonrl.tasks.problem import check_verifier_spec
 
@@ -32,6 +32,19 @@ class ModelConfig(_Strict):
     lora_dropout: float = Field(0.0, ge=0.0, lt=1.0, description="LoRA dropout")
 
 
+class CurriculumConfig(_Strict):
+    levels: list[dict] = Field(..., min_length=1, description="task.kwargs of each level, easiest first (tasks/curriculum.py)")
+    threshold: float = Field(0.7, gt=0.0, le=1.0, description="rolling train accuracy that moves up a level (Reasoning Gym paper: 0.7)")
+    window: int = Field(8, ge=1, description="steps in the rolling train accuracy")
+    schedule: list[int] | None = Field(None, description="fixed steps at which to move up (one per level after the first), instead of the accuracy rule: a control run copies the real run's level-ups")
+
+    @model_validator(mode="after")
+    def _one_step_per_level_up(self):
+        if self.schedule is not None and len(self.schedule) != len(self.levels) - 1:
+            raise ValueError(f"schedule has {len(self.schedule)} steps for {len(self.levels)} levels; give one per level after the first")
+        return self
+
+
 class TaskConfig(_Strict):
     name: str = Field("chain_sum", description="reasoning-gym dataset name, 'zh_arithmetic', or a .jsonl/.parquet path")
     kwargs: dict | None = Field(None, description="generator keyword arguments; None = the task's easy preset (tasks.load.EASY_PRESETS), {} = the generator's own defaults")
@@ -44,6 +57,8 @@ class TaskConfig(_Strict):
     template: Literal["r1zero", "chat", "chat_think", "plain"] = Field("plain", description="prompt template")
     lang: Literal["auto", "en", "zh"] = Field("auto", description="prompt language; auto follows the task")
     verifier: str | None = Field(None, description="who grades: math | exact | code | gym:<name> (rewards/verifiers.py); None = the task's own: gym:<name> for reasoning-gym, a file row's 'verifier' column, else math")
+
+    curriculum: CurriculumConfig | None = Field(None, description="train through these difficulty levels; held-out stays task.kwargs; None = no curriculum")
 
     @field_validator("verifier")
     @classmethod

@@ -8,7 +8,9 @@ of assert statements per row). A None score means "this function does not apply 
 """
 from __future__ import annotations
 
+import functools
 import importlib
+import random
 from typing import Callable
 
 from reasonrl.rewards.code_sandbox import extract_code, run_tests
@@ -190,6 +192,31 @@ def code(completions: list[str], **columns) -> list[float]:
     return out
 
 
+_COIN = random.Random(0)  # per worker process: a control must not depend on the completion's text
+
+
+def random_coin(completions: list[str], *, mean: float = 0.5, **columns) -> list[float]:
+    """A coin per sample, 1.0 with probability `mean`, whatever the completion says: the control run
+    that tells a real gain from what any reward with this mean would do (`random@0.3` sets the mean).
+
+    >>> scores = random_coin(["x"] * 2000, mean=0.25)
+    >>> set(scores) == {0.0, 1.0}, abs(sum(scores) / 2000 - 0.25) < 0.03
+    (True, True)
+    """
+    return [1.0 if _COIN.random() < mean else 0.0 for _ in completions]
+
+
+def _random_with_mean(spec: str) -> Callable[..., list]:
+    """'random@0.3' -> random_coin with mean 0.3; one-line error for anything but a number in [0, 1]."""
+    try:
+        mean = float(spec.partition("@")[2])
+    except ValueError:
+        mean = -1.0
+    if not 0.0 <= mean <= 1.0:
+        raise ValueError(f"reward '{spec}': the mean after 'random@' must be a number in [0, 1], e.g. random@0.3")
+    return functools.partial(random_coin, mean=mean)
+
+
 REWARDS: dict[str, Callable[..., list]] = {
     "accuracy": accuracy,
     "accuracy_lenient": accuracy_lenient,
@@ -202,6 +229,7 @@ REWARDS: dict[str, Callable[..., list]] = {
     "multiple_choice": multiple_choice,
     "code": code,
     "accuracy_partial": accuracy_partial,
+    "random": random_coin,
 }
 
 
@@ -213,10 +241,12 @@ def get_reward_fn(name: str) -> Callable[..., list]:
     >>> get_reward_fn("nope")
     Traceback (most recent call last):
     ...
-    ValueError: unknown reward 'nope'; valid: accuracy, accuracy_lenient, format, format_partial, format_if_correct, format_reasoned, accuracy_strict, exact_match, multiple_choice, code, accuracy_partial, or module:function
+    ValueError: unknown reward 'nope'; valid: accuracy, accuracy_lenient, format, format_partial, format_if_correct, format_reasoned, accuracy_strict, exact_match, multiple_choice, code, accuracy_partial, random, or module:function
     """
     if name in REWARDS:
         return REWARDS[name]
+    if isinstance(name, str) and name.startswith("random@"):
+        return _random_with_mean(name)
     if isinstance(name, str) and ":" in name:
         module_name, _, attr = name.partition(":")
         try:

@@ -33,6 +33,7 @@ from reasonrl.eval.heldout import correctness, generate_and_score, reward_column
 from reasonrl.rewards import format_ok, thinking_stats
 from reasonrl.rollout.base import SamplingParams
 from reasonrl.tasks import load_task, render_prompt
+from reasonrl.tasks.curriculum import build_curriculum
 from reasonrl.train.checkpoint import load_trainer_state, rng_state, save_checkpoint, set_rng_state
 from reasonrl.train.distributed import Dist, NullLogger, gather_step, init_dist, sampling_seeds, sum_metrics
 from reasonrl.train.forward import group_logprobs, padded_logprobs, rollout_logprob_gap
@@ -287,7 +288,10 @@ def main(cfg: Config, resume: str | Path | None = None) -> dict:
     ref_model = None
     if cfg.algo.beta > 0:  # the frozen start policy; never loaded when beta == 0
         ref_model = load_model(cfg.model.path, cfg.model.dtype)[0].eval().requires_grad_(False).to(dist.device)
-    cursor = Cursor(seed=cfg.train.seed, n=len(splits.train))
+    # a curriculum swaps the train pool as it levels up; held-out stays the task's own (tasks/curriculum.py)
+    curriculum = build_curriculum(cfg.task, splits.heldout) if cfg.task.curriculum else None
+    pool = lambda: curriculum.problems if curriculum else splits.train  # noqa: E731
+    cursor = Cursor(seed=cfg.train.seed, n=len(pool()))
     step, elapsed, before = 0, 0.0, None
     if state is not None:
         parallel.load_optimizer_state(dist, model, optimizer, state["optimizer"])
@@ -295,6 +299,8 @@ def main(cfg: Config, resume: str | Path | None = None) -> dict:
         cursor = Cursor(**state["cursor"])
         step, elapsed, before = state["step"], state["elapsed_s"], state.get("heldout_before")
         set_rng_state(state["rng"])
+        if curriculum:
+            curriculum.load_state(state.get("curriculum"))
         print(f"reasonrl: resumed {run_dir} at step {step}", file=sys.stderr)
 
     logger = RunLogger(run_dir) if dist.main else NullLogger()
@@ -310,7 +316,8 @@ def main(cfg: Config, resume: str | Path | None = None) -> dict:
                         config_yaml=config_yaml, keep=cfg.train.keep_checkpoints,
                         trainer_state={"optimizer": opt_state, "scheduler": scheduler.state_dict(),
                                        "cursor": vars(cursor), "step": step, "elapsed_s": elapsed,
-                                       "rng": rng_state(), "heldout_before": before})
+                                       "rng": rng_state(), "heldout_before": before,
+                                       "curriculum": curriculum.state() if curriculum else None})
 
     stop, finished, halt = _StopRequest(), False, False
     try:
@@ -321,7 +328,7 @@ def main(cfg: Config, resume: str | Path | None = None) -> dict:
         bar = tqdm(total=cfg.train.max_steps, initial=step, desc="train", dynamic_ncols=True, disable=not dist.main)
         while step < cfg.train.max_steps and elapsed < budget and not halt:
             idx = cursor.take(cfg.rollout.prompts_per_step)  # the global batch: the same on every rank
-            problems = [splits.train[i] for i in idx]
+            problems = [pool()[i] for i in idx]
             seeds = sampling_seeds(cfg.train.seed, step, idx) if cfg.rollout.seed_per_prompt else None
             t0 = time.perf_counter()
             metrics, rows = train_step(cfg, model, engine, optimizer, scheduler, runner, tok, problems, bf16, ref_model,
@@ -330,6 +337,10 @@ def main(cfg: Config, resume: str | Path | None = None) -> dict:
             # every rank must leave the loop at the same step: the slowest rank's time, anyone's Ctrl-C
             dt, stopping = dist.max([time.perf_counter() - t0, float(stop.requested)])
             elapsed, halt = elapsed + dt, stopping > 0
+            if curriculum:  # the level this step trained on; a level-up starts the new pool from its beginning
+                metrics["curriculum/level"] = curriculum.level
+                if curriculum.observe(metrics["acc/mean"], step):
+                    cursor = Cursor(seed=cfg.train.seed, n=len(pool()))
             logger.log({"kind": "train", "step": step, "time_s": elapsed, **metrics, "mem/peak_rss_mb": peak_rss_mb(),
                         "mem/held_state_mb": parallel.held_state_mb(dist, model, optimizer)})
             if step % cfg.train.log_samples_every == 0:
