@@ -66,7 +66,9 @@ def gguf_arch(config, class_name: str | None = None) -> str:
 
 
 def gguf_name(hf_name: str) -> str:
-    """>>> gguf_name("model.layers.3.self_attn.k_proj.weight")
+    """The llama.cpp name of a transformers tensor.
+
+    >>> gguf_name("model.layers.3.self_attn.k_proj.weight")
     'blk.3.attn_k.weight'
     """
     for pattern, target in NAMES:

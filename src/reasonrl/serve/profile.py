@@ -75,6 +75,16 @@ class PromptProfile:
         text = tokenizer.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False)
         return text + self.prefill
 
+    def describe(self) -> str:
+        """One line for the server's start-up message.
+
+        >>> profile_from_template("chat_think").describe()
+        "template=chat_think lang=auto prefill='<think>\\\\n' stop=[] content=<answer> text"
+        """
+        content = "<answer> text" if self.answer_only else "text after </think>"
+        return (f"template={self.template or 'tokenizer chat'} lang={self.lang} prefill={self.prefill!r} "
+                f"stop={list(self.stop)} content={content}")
+
     def override(self, **changes) -> PromptProfile:
         """A copy with the non-None `changes` applied (how CLI flags override the run's settings)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -83,12 +93,15 @@ class PromptProfile:
 PLAIN_CHAT = PromptProfile()
 
 
+def profile_from_template(template: str, base: PromptProfile = PLAIN_CHAT) -> PromptProfile:
+    """`base` with `template` and what it implies: the think prefill (chat_think), answers in tags."""
+    return replace(base, template=template, prefill=THINK_PREFILL if template == "chat_think" else "",
+                   answer_only=template in TAGGED)
+
+
 def profile_from_config(cfg) -> PromptProfile:
     """The profile of a run's resolved `Config`: its task template and language, its rollout stops."""
-    template = cfg.task.template
-    return PromptProfile(template=template, lang=cfg.task.lang,
-                         prefill=THINK_PREFILL if template == "chat_think" else "",
-                         stop=tuple(cfg.rollout.stop), answer_only=template in TAGGED)
+    return profile_from_template(cfg.task.template, PromptProfile(lang=cfg.task.lang, stop=tuple(cfg.rollout.stop)))
 
 
 def find_run_config(model_path: Path) -> Path | None:
@@ -102,9 +115,27 @@ def find_run_config(model_path: Path) -> Path | None:
     return None
 
 
+def gguf_run_config(path: Path) -> str | None:
+    """The run config YAML that `reasonrl export` stores in a GGUF file (`reasonrl.config`), or None."""
+    import gguf
+
+    field = gguf.GGUFReader(path).fields.get("reasonrl.config")
+    return field.contents() if field is not None else None
+
+
 def profile_for_model(model_path: Path) -> PromptProfile:
-    """The trained profile of a checkpoint / exported folder; `PLAIN_CHAT` when it has no reasonrl config."""
+    """The trained profile of a checkpoint, exported folder or exported .gguf; `PLAIN_CHAT` without a config."""
+    import tempfile
+
     from reasonrl.config import load_config
 
+    model_path = Path(model_path)
+    if model_path.suffix == ".gguf":
+        text = gguf_run_config(model_path)
+        if text is None:
+            return PLAIN_CHAT
+        with tempfile.TemporaryDirectory() as d:  # load_config reads files: one path for every source
+            (Path(d) / "config.yaml").write_text(text)
+            return profile_from_config(load_config(Path(d) / "config.yaml"))
     path = find_run_config(model_path)
     return profile_from_config(load_config(path)) if path is not None else PLAIN_CHAT
