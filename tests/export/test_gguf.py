@@ -126,6 +126,7 @@ def test_unsupported_architecture_is_one_line_error(tmp_path, capsys):
     from transformers import GPT2Config, GPT2LMHeadModel
 
     GPT2LMHeadModel(GPT2Config(n_layer=1, n_embd=16, n_head=2, vocab_size=64, n_positions=32)).save_pretrained(tmp_path)
+    capsys.readouterr()  # drop save_pretrained's own progress output
     assert export_main([str(tmp_path), "--format", "gguf", "--out", str(tmp_path / "x.gguf")]) == 2
     err = capsys.readouterr().err.strip()
     assert err == "reasonrl export: cannot export architecture GPT2LMHeadModel to GGUF; supported: LlamaForCausalLM"
