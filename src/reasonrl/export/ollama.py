@@ -46,7 +46,9 @@ def modelfile_text(gguf_name: str, template: str, system: str | None, stops: lis
 
 
 def _quote(s: str) -> str:
-    """>>> _quote("</answer>")
+    """A Modelfile string: double quotes, with backslash, quote and newline escaped.
+
+    >>> _quote("</answer>")
     '"</answer>"'
     """
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
