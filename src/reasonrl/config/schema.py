@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class _Strict(BaseModel):
@@ -74,6 +74,8 @@ class AlgoConfig(_Strict):
     beta: float = Field(0.0, ge=0.0, description="KL-to-reference weight (k3); 0 loads no reference model")
     num_iterations: int = Field(1, ge=1, description="mu: optimizer passes over each rollout batch")
     std_eps: float = Field(1e-4, gt=0.0, description="added to the group std before dividing")
+    rollout_correction: Literal["none", "tis", "mask"] = Field("none", description="off-policy correction of the PG term by the engine's sampled-token log-probs: tis = truncated IS min(ratio, C), mask = drop tokens with ratio outside [1/C, C] (algos/rollout_correction.py)")
+    rollout_correction_cap: float = Field(2.0, ge=1.0, description="C: the cap of algo.rollout_correction (TRL's vllm_importance_sampling_cap, verl's rollout_is_threshold)")
 
 
 class OptimConfig(_Strict):
@@ -117,3 +119,10 @@ class Config(_Strict):
     optim: OptimConfig = Field(default_factory=OptimConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     ray: RayConfig = Field(default_factory=RayConfig)
+
+    @model_validator(mode="after")
+    def _correction_needs_logprobs(self):
+        if self.algo.rollout_correction != "none" and self.rollout.engine == "hf_generate":
+            raise ValueError(f"algo.rollout_correction={self.algo.rollout_correction} needs the engine's sampled-token "
+                             "log-probs; rollout.engine=hf_generate has none: use rollout.engine=hf or vllm")
+        return self
