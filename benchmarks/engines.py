@@ -11,7 +11,7 @@ ratios to our decode loop (`hf`) measured in the same run: this 2-core machine i
 
 Engines: hf = our decode loop (fp32, transposed weights: the default), hf_plain = the same without the
 transposed copies, hf_int8 = the loop over a dynamically int8-quantised copy (fbgemm), hf_bf16 = a bf16
-copy (emulated on CPUs without AVX512-BF16: measured at the default shape only), vllm = vLLM's CPU build.
+copy (emulated on CPUs without AVX512-BF16, ~1 GFLOP/s on the AVX2 EPYC: default shape only, not in the default list), vllm = vLLM's CPU build.
 Ends with one key=value line.
 """
 from __future__ import annotations
@@ -83,7 +83,7 @@ def _timed(engine, prompts, n, T, reps) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--engines", default="hf,hf_plain,hf_int8,hf_bf16,vllm")
+    ap.add_argument("--engines", default="hf,hf_int8,vllm", help="comma list from: " + ", ".join(ENGINES))
     ap.add_argument("--reps", type=int, default=3, help="timed calls per shape after the warm-up")
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
