@@ -4,9 +4,10 @@
     .venv/bin/python benchmarks/engines.py --engines hf,hf_int8  # without vLLM
 
 For each engine: start-up (construction) and first-call (warm-up at the default shape) seconds, then tokens/s
-at the default job's shape (2 prompts x 8 samples x 64 new tokens) and at 64 rows x 128 (8 prompts x 8), and
-the log-prob gap to the trainer (fp32 transformers forward of the same sampled tokens): the max absolute
-per-token difference and the k3 estimate logged in training as kl/rollout_vs_train. Speeds are reported as
+at the default job's shape (2 prompts x 8 samples x 64 new tokens) and at 64 rows x 128 (8 prompts x 8), the
+memory it adds (RSS after its first call minus before it was built), and the log-prob gap to the trainer (fp32
+transformers forward of the same sampled tokens): the max absolute per-token difference and the k3 estimate
+logged in training as kl/rollout_vs_train. Speeds are reported as
 ratios to our decode loop (`hf`) measured in the same run: this 2-core machine is shared, absolute tok/s drift.
 
 Engines: hf = our decode loop (fp32, transposed weights: the default), hf_plain = the same without the
@@ -52,7 +53,6 @@ ENGINES = {
     "hf_bf16": lambda m, t: DecodeEngine(m, t, dtype=torch.bfloat16, transposed_weights=False),
     "vllm": _vllm,
 }
-DEFAULT_ONLY = {"hf_bf16"}   # emulated bf16: one shape is enough to show it loses
 
 
 def _prompts(tok, k: int) -> list[str]:
@@ -73,6 +73,13 @@ def _gap(model, tok, ro, G: int) -> tuple[float, float]:
     return worst, sum(gaps) / len(gaps)
 
 
+def _rss_mb() -> float:
+    """Current resident memory of this process (not the peak): what an engine adds while it is alive."""
+    import os
+
+    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
 def _timed(engine, prompts, n, T, reps) -> float:
     tokens, secs = 0, 0.0
     for r in range(reps):
@@ -86,6 +93,7 @@ def main() -> None:
     ap.add_argument("--engines", default="hf,hf_int8,vllm", help="comma list from: " + ", ".join(ENGINES))
     ap.add_argument("--reps", type=int, default=3, help="timed calls per shape after the warm-up")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--default-only", default="hf_bf16", help="engines measured at the default shape only")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     from transformers import AutoModelForCausalLM
@@ -95,18 +103,21 @@ def main() -> None:
     small, big = _prompts(tok, 2), _prompts(tok, 8)
     rows = {}
     for name in a.engines.split(","):
+        rss0 = _rss_mb()
         t0 = time.perf_counter()
         eng = ENGINES[name](model, tok)
         start = time.perf_counter() - t0
         t0 = time.perf_counter()
         ro = eng.generate(small, SamplingParams(n=8, max_new_tokens=64, temperature=0.7, seeds=[99, 98], logprobs=True))
         first = time.perf_counter() - t0
+        added = _rss_mb() - rss0   # the engine's weight copy, caches and libraries, after its first call
         worst, k3 = _gap(model, tok, ro, 8)
         default = _timed(eng, small, 8, 64, a.reps)
-        large = None if name in DEFAULT_ONLY else _timed(eng, big, 8, 128, max(1, a.reps - 1))
-        rows[name] = dict(start=start, first=first, default=default, large=large, worst=worst, k3=k3)
+        large = None if name in a.default_only.split(",") else _timed(eng, big, 8, 128, max(1, a.reps - 1))
+        rows[name] = dict(start=start, first=first, default=default, large=large, worst=worst, k3=k3, added=added)
         print(f"{name:9s} start {start:6.1f} s  first call {first:6.1f} s  default 2x8x64 {default:6.1f} tok/s  "
-              f"64x128 {large if large is None else round(large, 1)} tok/s  logprob gap max {worst:.1e} k3 {k3:.1e}",
+              f"64x128 {large if large is None else round(large, 1)} tok/s  logprob gap max {worst:.1e} k3 {k3:.1e}  "
+              f"+RSS {added:.0f} MB",
               flush=True)
         del eng
     ref = rows.get("hf")

@@ -93,7 +93,7 @@ def test_config_fields_and_the_engine_check():
         load_config(None, ["algo.rollout_correction_cap=0.5"])
 
 
-def test_loop_logs_is_metrics_only_when_on(tmp_path, tiny_model_dir, parity_reward):
+def test_loop_logs_is_metrics_when_on(tmp_path, tiny_model_dir, parity_reward):
     from reasonrl.train.loop import main
 
     def run(name, *extra):
@@ -110,5 +110,13 @@ def test_loop_logs_is_metrics_only_when_on(tmp_path, tiny_model_dir, parity_rewa
     # the fp32 decode engine samples the trainer's own policy (gap < 1e-9): no weight reaches the cap of 2
     assert all(l["is/clip_frac"] == 0.0 and l["is/weight_mean"] == pytest.approx(1.0, abs=1e-4) for l in on)
     assert all("kl/rollout_vs_train" in l for l in on)            # the correction asks the engine for log-probs
-    off = run("none")
-    assert off and not any("is/clip_frac" in l for l in off)
+
+
+def test_trainer_side_is_off_without_a_correction_or_engine_logprobs():
+    from reasonrl.train.forward import rollout_correction
+
+    old, mask = torch.log(torch.tensor([[0.9, 0.5]])), torch.ones(1, 2)
+    assert rollout_correction("none", 2.0, [[LOG(0.3), LOG(0.5)]], old, mask) == (None, {})
+    assert rollout_correction("tis", 2.0, None, old, mask) == (None, {})   # the engine returned no log-probs
+    w, m = rollout_correction("tis", 2.0, [[LOG(0.3)]], old, torch.tensor([[1.0, 0.0]]))   # 1 token + padding
+    assert w[0].tolist() == pytest.approx([2.0, 1.0]) and m["is/clip_frac"].item() == 1.0   # 0.9/0.3 = 3 -> 2
