@@ -74,6 +74,8 @@ def _check_keys(flat: dict[str, Any]) -> None:
 def _one_line(err: ValidationError, flat: dict[str, Any]) -> str:
     e = err.errors()[0]
     key = ".".join(str(p) for p in e["loc"])
+    if not key:  # a check across sections (Config's model validator): its message names the keys itself
+        return str(e["msg"]).removeprefix("Value error, ")
     value = flat.get(key, e.get("input"))
     return f"bad value for '{key}': {value!r} ({e['msg']})"
 

@@ -36,7 +36,7 @@ from reasonrl.tasks import load_task, render_prompt
 from reasonrl.tasks.curriculum import build_curriculum
 from reasonrl.train.checkpoint import load_trainer_state, rng_state, save_checkpoint, set_rng_state
 from reasonrl.train.distributed import Dist, NullLogger, gather_step, init_dist, sampling_seeds, sum_metrics
-from reasonrl.train.forward import group_logprobs, padded_logprobs, rollout_logprob_gap
+from reasonrl.train.forward import group_logprobs, padded_logprobs, rollout_correction, rollout_logprob_gap
 from reasonrl.train import parallel
 from reasonrl.train.runlog import RunLogger, peak_rss_mb
 from reasonrl.train.setup import build_model, build_reward_runner, default_run_dir, use_bf16
@@ -81,7 +81,8 @@ def train_step(cfg: Config, model, engine, optimizer, scheduler, runner, tokeniz
     t0 = time.perf_counter()
     rendered = [render_prompt(tokenizer, p, cfg.task.template, cfg.task.lang) for p in problems]
     params = SamplingParams(n=G, max_new_tokens=rc.max_new_tokens, temperature=rc.temperature, top_p=rc.top_p,
-                            stop=rc.stop, seeds=dist.shard(seeds) if seeds else None, logprobs=rc.return_logprobs)
+                            stop=rc.stop, seeds=dist.shard(seeds) if seeds else None,
+                            logprobs=rc.return_logprobs or ac.rollout_correction != "none")
     mine = dist.shard(rendered)                                              # whole groups: this rank's prompts
     ro = engine.generate([r[0] for r in mine], params)
     rew = runner([mine[i // G][1] + t for i, t in enumerate(ro.texts)],
@@ -179,10 +180,14 @@ def _update(cfg, model, optimizer, scheduler, ro, adv, keep, tokenizer, bf16, re
                 parallel.backward(dist, model, lp, last)   # the dummy's zero loss: its collectives only
                 continue
             idx = part[1]
-            loss, m = grpo_loss(lp, old[j] if old else lp.detach(), adv[idx].to(lp.device), mask,
+            old_lp = old[j] if old else lp.detach()
+            isw, is_m = rollout_correction(ac.rollout_correction, ac.rollout_correction_cap,   # engine vs trainer
+                                           [ro.logprobs[i] for i in idx] if ro.logprobs is not None else None, old_lp, mask)
+            loss, m = grpo_loss(lp, old_lp, adv[idx].to(lp.device), mask,
                                 ref_logprobs=ref[j] if ref else None, beta=ac.beta, clip_low=ac.clip_low,
                                 clip_high=ac.clip_high, agg=ac.loss_agg, max_tokens=cfg.rollout.max_new_tokens,
-                                num_seqs=N, num_tokens=num_tokens)
+                                num_seqs=N, num_tokens=num_tokens, is_weights=isw)
+            m.update(is_m)
             parallel.backward(dist, model, loss, last)
             w = mask.sum().item() / max(num_tokens, 1)   # token-weighted so metrics match a full batch
             m["entropy/mean"] = (ent * mask).sum() / mask.sum().clamp(min=1)
