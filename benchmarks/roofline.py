@@ -2,12 +2,14 @@
 
     .venv/bin/python benchmarks/roofline.py                 # measures the machine, then 6 default-job steps
     .venv/bin/python benchmarks/roofline.py --run RUN_DIR   # or reads an existing run's metrics.jsonl
+    .venv-vllm/bin/python benchmarks/roofline.py rollout.engine=vllm   # overrides go to the 6-step run
 
 Machine: dense matmul GFLOP/s (fp32, and bf16 where it runs) at a large square size and at the model's own
 shapes, and memory bandwidth (a large tensor copy). Step: model FLOPs from the token counts each step logs —
 generation 2·N per generated token plus 2·N_body per prefilled prompt token; the update 6·N_body per token the
 model ran plus 6·N_head per completion token (N_head = the tied LM head, applied only where a loss is taken) —
-divided by the step's wall time, as a fraction of the fp32 matmul peak.
+divided by the step's wall time, as a fraction of the fp32 matmul peak; the rollout also as a fraction of the
+fp32 rate at the decode shape (16 rows through an MLP matrix), the best a 16-row decode step can do here.
 """
 from __future__ import annotations
 
@@ -45,6 +47,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--run", help="existing run dir to analyse instead of running 6 steps")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("overrides", nargs="*", help="config overrides for the 6-step run, e.g. rollout.engine=vllm")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     big = matmul_gflops(1024, 1024, 1024, torch.float32)
@@ -54,7 +57,7 @@ def main() -> None:
     bw = copy_gbs()
     print(f"machine ({a.threads} threads): fp32 matmul {big:.0f} GFLOP/s (1024^3), {mlp_t:.0f} at training shape "
           f"1024x576x1536, {mlp:.0f} at decode shape 16x576x1536; bf16 {bf:.0f} GFLOP/s; copy {bw:.1f} GB/s")
-    run = Path(a.run) if a.run else _short_run()
+    run = Path(a.run) if a.run else _short_run(a.overrides)
     lines = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines()]
     # every step counts (a step whose groups all had equal rewards runs no update: its update FLOPs are 0)
     train = [l for l in lines if l.get("kind") == "train" and "rollout/new_tokens" in l][1:]  # skip warm-up step
@@ -76,7 +79,9 @@ def main() -> None:
     for name, flops, secs in [("rollout", gen, t_roll), ("update", upd, t_train), ("whole step", gen + upd, t_roll + t_train)]:
         rate = flops / max(secs, 1e-9) / 1e9
         print(f"  {name:<10} {flops / 1e12:7.2f} TFLOP in {secs:6.1f} s = {rate:6.1f} GFLOP/s = {rate / big:5.1%} of fp32 peak")
-    print(f"roofline_fraction={(gen + upd) / (t_roll + t_train) / 1e9 / big:.3f}")
+    roll = gen / max(t_roll, 1e-9) / 1e9
+    print(f"  rollout at {roll:.1f} GFLOP/s = {roll / mlp:5.1%} of the fp32 decode-shape rate ({mlp:.0f} GFLOP/s)")
+    print(f"rollout_decode_fraction={roll / mlp:.3f} roofline_fraction={(gen + upd) / (t_roll + t_train) / 1e9 / big:.3f}")
 
 
 def _params(mc):
@@ -86,10 +91,10 @@ def _params(mc):
         return list(AutoModelForCausalLM.from_config(mc).parameters())
 
 
-def _short_run() -> Path:
+def _short_run(overrides: list[str]) -> Path:
     out = Path(tempfile.mkdtemp(prefix="roofline-")) / "run"
     cmd = [sys.executable, "-m", "reasonrl.cli", "train", f"run_dir={out}", "train.max_steps=6",
-           "train.eval_before_after=false", "train.max_minutes=null"]
+           "train.eval_before_after=false", "train.max_minutes=null", *overrides]
     subprocess.run(cmd, check=True)
     return out
 

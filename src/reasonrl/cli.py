@@ -23,6 +23,7 @@ COMMANDS = {
     "distill": ("reasonrl.distill.cli:distill_main", "teacher -> student distillation"),
     "serve": ("reasonrl.serve.cli", "OpenAI-compatible server with reasoning_content"),
     "report": ("reasonrl.report.cli", "HTML report of one run or two runs overlaid"),
+    "export": ("reasonrl.export.cli", "GGUF (llama.cpp/Ollama/LM Studio) or HF folder + model card"),
 }
 
 

@@ -79,26 +79,42 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
     return found[-1] if found else None
 
 
+def is_gguf(path: Path) -> bool:
+    return path.suffix == ".gguf" and path.is_file()
+
+
 def resolve_model_path(spec: str | os.PathLike | None) -> Path:
-    """None -> default model; a run directory -> its latest checkpoint (or its base model); else a HF folder."""
+    """None -> default model; a run directory -> its latest checkpoint (or its base model); a .gguf file
+    (e.g. from `reasonrl export`); else a HF folder."""
     if spec is None or str(spec) in ("", "default", DEFAULT_MODEL_NAME):
         return default_model_dir()
     path = Path(spec).expanduser()
+    if is_gguf(path):
+        return path
     if (path / "config.json").is_file() or (path / "adapter_config.json").is_file():
         return path
     if (path / "checkpoints").is_dir():
         ckpt = latest_checkpoint(path)
         if ckpt is not None:
             return ckpt
-    raise ModelNotFound(f"{spec}: not a Hugging Face model folder (no config.json) nor a run directory with a checkpoint")
+    raise ModelNotFound(f"{spec}: not a Hugging Face model folder (no config.json), a .gguf file, nor a run "
+                        f"directory with a checkpoint")
 
 
 def load_tokenizer(path: Path):
+    """The tokenizer of a HF folder or a .gguf file. An exported model's chat template also wraps the
+    question and pre-fills <think> (export/template.py); reasonrl builds those itself (tasks.prompts,
+    serve.profile), so it gets the tokenizer's own template back."""
     from transformers import AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(path)
+    from reasonrl.export.template import base_chat_template
+
+    path = Path(path)
+    tok = (AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name) if is_gguf(path)
+           else AutoTokenizer.from_pretrained(path))
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
+    tok.chat_template = base_chat_template(tok.chat_template)
     return tok
 
 
@@ -113,6 +129,11 @@ def load_model(spec: str | os.PathLike | None, dtype: str = "float32"):
         from peft import AutoPeftModelForCausalLM
 
         model = AutoPeftModelForCausalLM.from_pretrained(path, dtype=torch_dtype).merge_and_unload()
+    elif is_gguf(path):
+        # transformers dequantises the GGUF into `dtype` and marks the model quantised; the marker only
+        # blocks save_pretrained (see default_model_dir), the weights are plain tensors.
+        model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name, dtype=torch_dtype)
+        model.hf_quantizer = None
     else:
         model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype)
     return model, load_tokenizer(path), path

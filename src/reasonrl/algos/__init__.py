@@ -1,7 +1,7 @@
 """GRPO-family algorithms as pure tensor functions: advantages, policy losses, KL, loss aggregation.
 
 No model, config object or I/O in here: the trainer passes tensors and the scalars a function uses,
-and picks variants by name from `ADVANTAGES` and `LOSS_AGG`. `docs/algorithms.md` maps each option
+and picks variants by name from `ADVANTAGES`, `LOSS_AGG` and `ROLLOUT_CORRECTIONS`. `docs/algorithms.md` maps each option
 to its paper. Shapes: B prompts, G samples per prompt, T completion tokens.
 """
 from reasonrl.algos.advantages import (
@@ -14,10 +14,12 @@ from reasonrl.algos.advantages import (
 )
 from reasonrl.algos.aggregation import LOSS_AGG, agg_loss
 from reasonrl.algos.losses import clipped_pg_loss, grpo_loss, kl_k3, masked_mean
+from reasonrl.algos.rollout_correction import ROLLOUT_CORRECTIONS, rollout_is_weights
 
 __all__ = [
     "ADVANTAGES",
     "LOSS_AGG",
+    "ROLLOUT_CORRECTIONS",
     "agg_loss",
     "clipped_pg_loss",
     "drgrpo_advantages",
@@ -28,4 +30,5 @@ __all__ = [
     "kl_k3",
     "masked_mean",
     "rloo_advantages",
+    "rollout_is_weights",
 ]

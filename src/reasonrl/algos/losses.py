@@ -116,7 +116,8 @@ def clipped_pg_loss(logprobs: Tensor, old_logprobs: Tensor, advantages: Tensor, 
 def grpo_loss(logprobs: Tensor, old_logprobs: Tensor, advantages: Tensor, mask: Tensor, *,
               ref_logprobs: Tensor | None = None, beta: float = 0.0, clip_low: float = 0.2,
               clip_high: float = 0.2, agg: str = "seq_mean_token_mean", max_tokens: int | None = None,
-              num_seqs: int | None = None, num_tokens: int | None = None) -> tuple[Tensor, dict[str, Tensor]]:
+              num_seqs: int | None = None, num_tokens: int | None = None,
+              is_weights: Tensor | None = None) -> tuple[Tensor, dict[str, Tensor]]:
     """The GRPO objective: clipped surrogate plus `beta * k3` KL to a reference, per token, then aggregated.
 
     The KL term sits inside the per-token sum as in DeepSeekMath's objective, so it is aggregated by
@@ -128,6 +129,7 @@ def grpo_loss(logprobs: Tensor, old_logprobs: Tensor, advantages: Tensor, mask: 
         ref_logprobs: `[B*G, T]` log-probs under the frozen reference model (no grad), or None.
         beta: KL weight (`algo.beta`); > 0 requires `ref_logprobs`.
         clip_low, clip_high, agg, max_tokens, num_seqs, num_tokens: as in `clipped_pg_loss`.
+        is_weights: `[B*G, T]` detached off-policy weights for the PG term (`rollout_is_weights`), or None.
 
     Returns:
         `([]` loss, metrics `{"loss/pg", "clip/frac", "ratio/mean"}` plus `"kl/ref"` (masked mean of k3)
@@ -144,6 +146,10 @@ def grpo_loss(logprobs: Tensor, old_logprobs: Tensor, advantages: Tensor, mask: 
         raise ValueError(f"beta={beta} needs ref_logprobs (the reference model's log-probs); pass them or set beta=0")
     per_token, clipped, ratio = _clipped_surrogate(logprobs, old_logprobs, advantages, mask,
                                                    clip_low=clip_low, clip_high=clip_high)
+    if is_weights is not None:
+        if is_weights.shape != per_token.shape:
+            raise ValueError(f"is_weights must be [B*G, T]={tuple(per_token.shape)}, got {tuple(is_weights.shape)}")
+        per_token = per_token * is_weights.detach()   # the rollout correction reweights the PG term only, not the KL
     agg_kw = dict(num_seqs=num_seqs, num_tokens=num_tokens)
     metrics = {
         "clip/frac": masked_mean(clipped.to(ratio.dtype), mask),

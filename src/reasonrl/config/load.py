@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -37,8 +37,12 @@ def _all_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
         ann = field.annotation
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             keys += _all_keys(ann, f"{prefix}{name}.")
-        else:
-            keys.append(prefix + name)
+            continue
+        keys.append(prefix + name)
+        # an optional section (`task.curriculum: null` or its fields): both the name and its keys are valid
+        for arg in get_args(ann):
+            if isinstance(arg, type) and issubclass(arg, BaseModel):
+                keys += _all_keys(arg, f"{prefix}{name}.")
     return keys
 
 
@@ -77,6 +81,8 @@ def _check_keys(flat: dict[str, Any]) -> None:
 def _one_line(err: ValidationError, flat: dict[str, Any]) -> str:
     e = err.errors()[0]
     key = ".".join(str(p) for p in e["loc"])
+    if not key:  # a check across sections (Config's model validator): its message names the keys itself
+        return str(e["msg"]).removeprefix("Value error, ")
     value = flat.get(key, e.get("input"))
     return f"bad value for '{key}': {value!r} ({e['msg']})"
 

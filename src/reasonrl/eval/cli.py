@@ -5,6 +5,8 @@
     reasonrl eval --model /path/hf --task data/gsm8k.jsonl task.num_heldout=100 --limit 50
     reasonrl eval --compare base.json runs/x/eval/chain_sum-heldout-k8.json
     reasonrl eval --compare default runs/x --task chain_sum           # evaluates both, then compares
+    reasonrl eval --model runs/x --greedy --think-budget 0            # the thinking forced empty
+    reasonrl eval --model runs/x --greedy --think-budget-sweep 0,8,16,32,64   # accuracy per thinking budget
 
 Writes a JSON file (every problem and sample) and a Markdown table beside it; see docs/eval.md.
 """
@@ -40,10 +42,26 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--chunk", type=int, default=8, help="problems per generate call")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     ap.add_argument("--reward-timeout", type=float, default=60.0, help="seconds per chunk for the verifier")
+    budget = ap.add_mutually_exclusive_group()
+    budget.add_argument("--think-budget", type=int, default=None, metavar="N",
+                        help="cut the thinking at N tokens and force </think><answer> (0 = an empty thinking)")
+    budget.add_argument("--think-budget-sweep", type=_budgets, default=None, metavar="N,N,...",
+                        help="one eval per budget plus the unlimited one, on the same problems: a table of accuracy per budget")
     ap.add_argument("--out", help="output JSON path (the Markdown table goes beside it); with --compare: the table")
     ap.add_argument("--compare", nargs=2, metavar=("A", "B"),
                     help="two eval JSON files, or two models/run dirs to evaluate on the same problems")
     return ap
+
+
+def _budgets(text: str) -> list[int]:
+    """'0,8,16' -> [0, 8, 16]; argparse turns the ValueError into a one-line usage error."""
+    try:
+        budgets = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give comma-separated token counts, e.g. 0,8,16,32") from None
+    if not budgets or min(budgets) < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give comma-separated token counts >= 0, e.g. 0,8,16,32")
+    return budgets
 
 
 def _settings(a):
@@ -58,7 +76,8 @@ def _settings(a):
     k = a.k if a.k is not None else (1 if a.greedy else 8)
     return EvalSettings(k=k, greedy=a.greedy, temperature=a.temperature, top_p=a.top_p,
                         max_new_tokens=a.max_new_tokens, split=a.split, limit=a.limit, seed=a.seed,
-                        lenient=a.lenient, chunk=a.chunk, reward_timeout_s=a.reward_timeout)
+                        lenient=a.lenient, chunk=a.chunk, reward_timeout_s=a.reward_timeout,
+                        think_budget=a.think_budget)
 
 
 def _model_spec(spec: str | None) -> str | None:
@@ -74,6 +93,22 @@ def _evaluate_and_write(spec, cfg, s, out, threads) -> dict:
     print(markdown_table(result))
     print(f"wrote {path} and {md} ({result['meta']['wall_s']:.0f} s)", file=sys.stderr)
     return result
+
+
+def _sweep_and_write(spec, cfg, s, budgets, out, threads) -> dict:
+    import json
+
+    from reasonrl.eval.run import default_out, evaluate_sweep, sweep_markdown
+
+    sweep = evaluate_sweep(spec, cfg, s, budgets, threads=threads)
+    path = Path(out) if out else default_out(spec, cfg, s).with_name(default_out(spec, cfg, s).stem + "-sweep.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(sweep, ensure_ascii=False, indent=1))
+    table = sweep_markdown(sweep)
+    path.with_suffix(".md").write_text(table)
+    print(table)
+    print(f"wrote {path} and {path.with_suffix('.md')}", file=sys.stderr)
+    return sweep
 
 
 def _overrides(a) -> list[str]:
@@ -114,7 +149,10 @@ def main(argv: list[str]) -> int:
 
         spec = _model_spec(a.model)
         cfg = resolve_config(spec, a.task, a.config, _overrides(a))
-        _evaluate_and_write(spec, cfg, _settings(a), a.out, a.threads)
+        if a.think_budget_sweep:
+            _sweep_and_write(spec, cfg, _settings(a), a.think_budget_sweep, a.out, a.threads)
+        else:
+            _evaluate_and_write(spec, cfg, _settings(a), a.out, a.threads)
         return 0
     except (ConfigError, ValueError, FileNotFoundError) as e:
         print(f"reasonrl eval: {e}", file=sys.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reasonrl.eval.budget import generate_with_budget
 from reasonrl.rewards import RewardRunner, extract_answer, format_ok
 from reasonrl.rollout.base import Rollouts, SamplingParams
 from reasonrl.tasks import Problem, render_prompt
@@ -23,6 +24,8 @@ class Scored:
     extracted: list[str | None]
     errors: int = 0        # reward calls that raised / timed out (their samples scored 0)
     timeouts: int = 0
+    forced: list[bool] | None = None      # [n*k] with a think budget: the thinking was cut and closed
+    think_tokens: list[int] | None = None  # [n*k] with a think budget: tokens of thinking generated
 
     @property
     def accuracy(self) -> float:
@@ -59,16 +62,25 @@ def reward_columns(problems: list[Problem], k: int, lenient: bool) -> dict:
         "task": rep([p.task for p in problems]),
         "lang": rep([p.lang for p in problems]),
         "entry": rep([p.entry for p in problems]),
+        "verifier": rep([p.verifier for p in problems]),   # the task decides who grades (rewards/verifiers.py)
+        "meta": rep([p.meta for p in problems]),
         "lenient": lenient,
     }
 
 
 def generate_and_score(
     engine, tokenizer, problems: list[Problem], params: SamplingParams, *, template: str, lang: str,
-    lenient: bool, runner: RewardRunner,
+    lenient: bool, runner: RewardRunner, think_budget: int | None = None,
 ) -> Scored:
+    """`think_budget` = N: the thinking is cut at N tokens and closed (`budget.generate_with_budget`)."""
     rendered = [render_prompt(tokenizer, p, template, lang) for p in problems]
-    rollouts = engine.generate([r[0] for r in rendered], params)
+    budgeted = None
+    if think_budget is None:
+        rollouts = engine.generate([r[0] for r in rendered], params)
+    else:
+        budgeted = generate_with_budget(engine, tokenizer, [r[0] for r in rendered], [r[1] for r in rendered],
+                                        params, think_budget)
+        rollouts = budgeted.rollouts
     k = params.n
     responses = [rendered[i // k][1] + text for i, text in enumerate(rollouts.texts)]
     result = runner(responses, **reward_columns(problems, k, lenient))
@@ -83,4 +95,6 @@ def generate_and_score(
         extracted=[extract_answer(r, lenient=lenient) for r in responses],
         errors=result.errors,
         timeouts=result.timeouts,
+        forced=budgeted.forced if budgeted else None,
+        think_tokens=budgeted.think_tokens if budgeted else None,
     )

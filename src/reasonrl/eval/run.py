@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from reasonrl.config import Config, load_config
@@ -16,6 +16,7 @@ from reasonrl.eval.results import SCHEMA, records_from_scored, summarize, summar
 from reasonrl.rollout.base import SamplingParams
 from reasonrl.tasks import Problem, check_no_overlap, load_task
 
+SWEEP_SCHEMA = "reasonrl.eval-sweep/1"
 REWARD_TIMEOUT_S = 60.0  # per chunk of problems*k completions; a timeout would score the whole chunk 0
 
 
@@ -34,6 +35,7 @@ class EvalSettings:
     lenient: bool | None = None      # None = lenient only for the plain template, as in training
     chunk: int = 8                   # problems per generate call (the progress bar's step)
     reward_timeout_s: float = REWARD_TIMEOUT_S
+    think_budget: int | None = None  # cut the thinking at N tokens and force </think> (0 = empty); None = off
 
 
 def is_run_dir(spec: str | Path | None) -> bool:
@@ -83,6 +85,11 @@ def check_against_run(model_spec: str | None, cfg: Config, problems: list[Proble
     if run_task.model_dump() == cfg.task.model_dump():
         return  # the run's own split, already checked in select_problems
     check_no_overlap(load_task(run_task).train, problems)
+    if run_task.curriculum is not None:  # every level trained too
+        from reasonrl.tasks.curriculum import build_curriculum
+
+        for level in build_curriculum(run_task, []).levels:
+            check_no_overlap(level, problems)
 
 
 class CountingRunner:
@@ -109,39 +116,64 @@ def sampling_params(cfg: Config, s: EvalSettings) -> SamplingParams:
     return SamplingParams(n=s.k, max_new_tokens=max_new, temperature=s.temperature, top_p=s.top_p, stop=cfg.rollout.stop)
 
 
-def evaluate(model_spec: str | None, cfg: Config, s: EvalSettings, *, threads: int | None = None) -> dict:
-    """Load the model, sample and score every problem; returns {schema, meta, metrics, by_lang, problems}."""
-    import numpy as np
+def check_think_budget(cfg: Config, budget: int | None) -> None:
+    """A think budget needs a template whose reply thinks inside <think> tags."""
+    if budget is None:
+        return
+    if budget < 0:
+        raise ValueError(f"--think-budget {budget}: must be >= 0")
+    if cfg.task.template == "plain":
+        raise ValueError("--think-budget needs a template with <think> tags (chat_think, chat, r1zero); "
+                         "the task's template is plain: add --template chat_think")
+
+
+def load_engine(model_spec: str | None, cfg: Config, threads: int | None = None):
+    """(engine, tokenizer, resolved path): loaded once, shared by every budget of a sweep."""
     import torch
-    from tqdm import tqdm
 
     from reasonrl.model import load_model
-    from reasonrl.rewards import RewardRunner
     from reasonrl.rollout.hf import HFEngine
 
     if threads:
         torch.set_num_threads(threads)
+    model, tok, path = load_model(model_spec, cfg.model.dtype)
+    return HFEngine(model, tok), tok, path
+
+
+def evaluate(model_spec: str | None, cfg: Config, s: EvalSettings, *, threads: int | None = None,
+             loaded: tuple | None = None) -> dict:
+    """Load the model (or take `loaded` from `load_engine`), sample and score every problem;
+    returns {schema, meta, metrics, by_lang, problems}."""
+    import numpy as np
+    import torch
+    from tqdm import tqdm
+
+    from reasonrl.rewards import RewardRunner
+
+    check_think_budget(cfg, s.think_budget)
     params = sampling_params(cfg, s)
     problems = select_problems(cfg, s.split, s.limit)
     check_against_run(model_spec, cfg, problems, s.split)
     lenient = s.lenient if s.lenient is not None else (
         cfg.reward.lenient if cfg.reward.lenient is not None else cfg.task.template == "plain")
     t0 = time.perf_counter()
-    model, tok, path = load_model(model_spec, cfg.model.dtype)
-    engine = HFEngine(model, tok)
+    engine, tok, path = loaded or load_engine(model_spec, cfg, threads)
     # Seeded right before the first generate: same seed, same model, same chunking -> same samples.
     random.seed(s.seed)
     np.random.seed(s.seed)
     torch.manual_seed(s.seed)
-    records, gen_s = [], 0.0
+    records, gen_s, forced, think = [], 0.0, [], []
     with RewardRunner(["accuracy"], timeout_s=s.reward_timeout_s) as base_runner:
         runner = CountingRunner(base_runner)
         bar = tqdm(total=len(problems), desc="eval", unit="problem", dynamic_ncols=True, file=sys.stderr)
         for i in range(0, len(problems), s.chunk):
             scored = generate_and_score(engine, tok, problems[i:i + s.chunk], params, template=cfg.task.template,
-                                        lang=cfg.task.lang, lenient=lenient, runner=runner)
+                                        lang=cfg.task.lang, lenient=lenient, runner=runner,
+                                        think_budget=s.think_budget)
             records += records_from_scored(scored)
             gen_s += scored.rollouts.seconds
+            forced += scored.forced or []
+            think += scored.think_tokens or []
             bar.update(len(scored.problems))
         bar.close()
     if runner.errors or runner.timeouts:
@@ -153,11 +185,42 @@ def evaluate(model_spec: str | None, cfg: Config, s: EvalSettings, *, threads: i
         "greedy": s.greedy, "temperature": params.temperature, "top_p": params.top_p,
         "max_new_tokens": params.max_new_tokens, "stop": list(params.stop), "template": cfg.task.template,
         "lang": cfg.task.lang, "lenient": lenient, "seed": s.seed, "chunk": s.chunk, "reward_funcs": ["accuracy"],
-        "reward_errors": runner.errors, "reward_timeouts": runner.timeouts,
+        "reward_errors": runner.errors, "reward_timeouts": runner.timeouts, "think_budget": s.think_budget,
         "wall_s": time.perf_counter() - t0, "generate_s": gen_s, "threads": torch.get_num_threads(),
     }
-    return {"schema": SCHEMA, "meta": meta, "metrics": summarize(records), "by_lang": summarize_by_lang(records),
+    metrics = summarize(records)
+    if s.think_budget is not None:
+        metrics.update(forced_rate=sum(forced) / len(forced), think_tokens_mean=sum(think) / len(think))
+    return {"schema": SCHEMA, "meta": meta, "metrics": metrics, "by_lang": summarize_by_lang(records),
             "problems": records}
+
+
+def evaluate_sweep(model_spec: str | None, cfg: Config, s: EvalSettings, budgets: list[int], *,
+                   threads: int | None = None) -> dict:
+    """One eval per think budget, then one with the thinking unlimited (budget None), same problems and
+    seed: does accuracy depend on the thinking? Returns {schema, budgets, results}."""
+    for b in budgets:
+        check_think_budget(cfg, b)
+    loaded = load_engine(model_spec, cfg, threads)
+    runs = [*budgets, None]
+    results = [evaluate(model_spec, cfg, replace(s, think_budget=b), loaded=loaded) for b in runs]
+    return {"schema": SWEEP_SCHEMA, "budgets": runs, "results": results}
+
+
+def sweep_markdown(sweep: dict) -> str:
+    """One row per budget: strict accuracy, accuracy in any tag, format, thinking tokens, forced share."""
+    meta = sweep["results"][0]["meta"]
+    lines = [f"**{meta['model']}** on **{meta['task']['name']}**, think-budget sweep "
+             f"({sweep['results'][0]['metrics']['n_problems']} problems, k={meta['k']}, "
+             f"{'greedy' if meta['greedy'] else 'T=' + str(meta['temperature'])}, max_new_tokens={meta['max_new_tokens']})",
+             "", "| think budget | strict | pass@1 | format | think tokens | forced |", "|---|---|---|---|---|---|"]
+    for b, r in zip(sweep["budgets"], sweep["results"]):
+        m = r["metrics"]
+        think = f"{m['think_tokens_mean']:.1f}" if b is not None else "-"
+        forced = f"{m['forced_rate']:.2f}" if b is not None else "-"
+        lines.append(f"| {'full' if b is None else b} | {m['strict_rate']:.3f} | {m['pass@1']:.3f} | "
+                     f"{m['format_rate']:.3f} | {think} | {forced} |")
+    return "\n".join(lines) + "\n"
 
 
 def default_out(model_spec: str | None, cfg: Config, s: EvalSettings) -> Path:
@@ -167,6 +230,8 @@ def default_out(model_spec: str | None, cfg: Config, s: EvalSettings) -> Path:
     stem = f"{task}-{s.split}-" + ("greedy" if s.greedy else f"k{s.k}")
     if s.limit:
         stem += f"-n{s.limit}"
+    if s.think_budget is not None:
+        stem += f"-think{s.think_budget}"
     if is_run_dir(model_spec):
         return Path(model_spec) / "eval" / f"{stem}.json"
     model = Path(model_spec).name if model_spec else "default"

@@ -1,20 +1,23 @@
 """Reward functions by name, TRL-style: `f(completions: list[str], **columns) -> list[float | None]`.
 
 Columns the trainer passes: `answer` (references), `question`, `task`, `lang` ('en'/'zh'), `entry`
-(the reasoning-gym entry or None), `lenient` (bool), and for `code` a `tests` column (a list of
-assert statements per row). A None score means "this function does not apply to this row";
+(the reasoning-gym entry or None), `verifier` (the spec each row's task declared, `verifiers.py`), `meta`
+(the Problem's meta: code tests, gym kwargs), `lenient` (bool), and for `code` a `tests` column (a list
+of assert statements per row). A None score means "this function does not apply to this row";
 `RewardRunner` turns it into 0.
 """
 from __future__ import annotations
 
+import functools
 import importlib
+import random
 from typing import Callable
 
-from reasonrl.rewards.check import verify
 from reasonrl.rewards.code_sandbox import extract_code, run_tests
 from reasonrl.rewards.extract import extract_answer
 from reasonrl.rewards.format import format_ok, format_pieces, format_score, thinking_text
 from reasonrl.rewards.normalize import choice_letter, normalize_answer
+from reasonrl.rewards.verifiers import Row, default_verifier, grade
 
 
 def _column(columns: dict, name: str, n: int) -> list:
@@ -26,33 +29,41 @@ def _column(columns: dict, name: str, n: int) -> list:
     return list(values)
 
 
-def _gym_accepts(answer: str | None, entry) -> bool:
-    """reasoning-gym's own grader for its entries: the task owns its verifier."""
-    if answer is None or not isinstance(entry, dict):
-        return False
-    name = (entry.get("metadata") or {}).get("source_dataset")
-    if not name:
-        return False
-    import reasoning_gym  # heavy import, paid only by runs that use gym tasks
-    return reasoning_gym.get_score_answer_fn(name)(answer, entry) == 1.0
+def task_scores(completions: list[str], **columns) -> list[float]:
+    """Each row's score in [0, 1] from the verifier its task declared (`verifier` column: math | exact |
+    code | gym:<name>; a row without one gets `default_verifier(entry)`), before any threshold."""
+    n = len(completions)
+    refs = _column(columns, "answer", n)
+    entries = columns.get("entry") or [None] * n
+    specs = columns.get("verifier") or [default_verifier(e) for e in entries]
+    metas = columns.get("meta") or [None] * n
+    lenient = bool(columns.get("lenient", False))
+    return [grade(spec, completion, Row(str(ref), entry, meta, lenient))
+            for completion, ref, entry, spec, meta in zip(completions, refs, entries, specs, metas)]
 
 
 def accuracy(completions: list[str], **columns) -> list[float]:
-    """1.0 if `verify` accepts the completion against `answer`, or reasoning-gym's grader does.
+    """1.0 if the task's own verifier gives the completion full marks (score 1.0), else 0.0.
+
+    The task decides (`verifier` column): reasoning-gym rows are graded by that dataset's `score_answer`
+    alone, so on countdown the target itself (`<answer>169</answer>`) scores 0 where `verify`, comparing
+    values, would pass it; numeric and math rows by `verify`. A grader's partial credit (countdown pays
+    0.05 for an expression with the wrong numbers) counts as wrong here; `accuracy_partial` passes it on.
 
     >>> accuracy(["<think>...</think><answer>十二</answer>", "<answer>13</answer>"], answer=["12", "12"])
     [1.0, 0.0]
     """
-    refs = _column(columns, "answer", len(completions))
-    entries = columns.get("entry") or [None] * len(completions)
-    lenient = bool(columns.get("lenient", False))
-    scores = []
-    for completion, ref, entry in zip(completions, refs, entries):
-        ok = verify(completion, str(ref), lenient=lenient)
-        if not ok and entry is not None:
-            ok = _gym_accepts(extract_answer(completion, lenient=lenient), entry)
-        scores.append(1.0 if ok else 0.0)
-    return scores
+    return [1.0 if s >= 1.0 else 0.0 for s in task_scores(completions, **columns)]
+
+
+def accuracy_partial(completions: list[str], **columns) -> list[float]:
+    """The task verifier's own score in [0, 1], passed through: reasoning-gym's partial credit, the
+    fraction of a code row's tests; 1/0 for `math` and `exact` rows.
+
+    >>> accuracy_partial(["<answer>12</answer>", "<answer>13</answer>"], answer=["12", "12"])
+    [1.0, 0.0]
+    """
+    return task_scores(completions, **columns)
 
 
 def accuracy_lenient(completions: list[str], **columns) -> list[float]:
@@ -181,6 +192,31 @@ def code(completions: list[str], **columns) -> list[float]:
     return out
 
 
+_COIN = random.Random(0)  # per worker process: a control must not depend on the completion's text
+
+
+def random_coin(completions: list[str], *, mean: float = 0.5, **columns) -> list[float]:
+    """A coin per sample, 1.0 with probability `mean`, whatever the completion says: the control run
+    that tells a real gain from what any reward with this mean would do (`random@0.3` sets the mean).
+
+    >>> scores = random_coin(["x"] * 2000, mean=0.25)
+    >>> set(scores) == {0.0, 1.0}, abs(sum(scores) / 2000 - 0.25) < 0.03
+    (True, True)
+    """
+    return [1.0 if _COIN.random() < mean else 0.0 for _ in completions]
+
+
+def _random_with_mean(spec: str) -> Callable[..., list]:
+    """'random@0.3' -> random_coin with mean 0.3; one-line error for anything but a number in [0, 1]."""
+    try:
+        mean = float(spec.partition("@")[2])
+    except ValueError:
+        mean = -1.0
+    if not 0.0 <= mean <= 1.0:
+        raise ValueError(f"reward '{spec}': the mean after 'random@' must be a number in [0, 1], e.g. random@0.3")
+    return functools.partial(random_coin, mean=mean)
+
+
 REWARDS: dict[str, Callable[..., list]] = {
     "accuracy": accuracy,
     "accuracy_lenient": accuracy_lenient,
@@ -192,6 +228,8 @@ REWARDS: dict[str, Callable[..., list]] = {
     "exact_match": exact_match,
     "multiple_choice": multiple_choice,
     "code": code,
+    "accuracy_partial": accuracy_partial,
+    "random": random_coin,
 }
 
 
@@ -203,10 +241,12 @@ def get_reward_fn(name: str) -> Callable[..., list]:
     >>> get_reward_fn("nope")
     Traceback (most recent call last):
     ...
-    ValueError: unknown reward 'nope'; valid: accuracy, accuracy_lenient, format, format_partial, format_if_correct, format_reasoned, accuracy_strict, exact_match, multiple_choice, code, or module:function
+    ValueError: unknown reward 'nope'; valid: accuracy, accuracy_lenient, format, format_partial, format_if_correct, format_reasoned, accuracy_strict, exact_match, multiple_choice, code, accuracy_partial, random, or module:function
     """
     if name in REWARDS:
         return REWARDS[name]
+    if isinstance(name, str) and name.startswith("random@"):
+        return _random_with_mean(name)
     if isinstance(name, str) and ":" in name:
         module_name, _, attr = name.partition(":")
         try:

@@ -44,7 +44,11 @@ def main() -> int:
         write_message(out_fd, reply)
         if warm_pending:
             from reasonrl.rewards.check import warm_up_sympy
+            from reasonrl.rewards.verifiers import warm_up_gym
             warm_up_sympy()
+            # gym rows are graded by reasoning-gym itself: its import must not count against a batch
+            names = args[0] if spec.endswith(":check_reward_names") and args else [spec]
+            warm_up_gym(names)
             warm_pending = False
 
 

@@ -40,7 +40,7 @@ def _vllm(cfg, model, tok, path):
 
     rc = cfg.rollout
     return VLLMEngine(model, tok, path=path, gpu_memory_utilization=rc.vllm_gpu_memory_utilization,
-                      max_model_len=rc.vllm_max_model_len, seed=cfg.train.seed,
+                      max_model_len=rc.vllm_max_model_len, seed=cfg.train.seed, cpu_kv_cache_gb=rc.vllm_cpu_kv_cache_gb,
                       dtype="bfloat16" if use_bf16(cfg) else "float32")
 
 

@@ -23,7 +23,8 @@ from starlette.exceptions import HTTPException
 
 from reasonrl.rollout.base import SamplingParams
 from reasonrl.serve.engine import Delta, GenRequest, QueueFull
-from reasonrl.serve.parse import ReasoningSplitter, split_reasoning
+from reasonrl.serve.parse import THINK_OPEN, ReasoningSplitter, split_reasoning
+from reasonrl.serve.profile import PromptProfile
 from reasonrl.serve.schema import ChatRequest, error_response, validation_error_response
 
 STATIC = Path(__file__).parent / "static"
@@ -34,8 +35,8 @@ THINK_PREFILL = "<think>\n"
 class _Choice:
     """Accumulates one choice's deltas: full text, token counts, and where reasoning ended."""
 
-    def __init__(self, prefill_think: bool):
-        self.splitter = ReasoningSplitter(prefill_think)
+    def __init__(self, prefill_think: bool, answer_only: bool = False):
+        self.splitter = ReasoningSplitter(prefill_think, answer_only)
         self.text, self.n_tokens, self.finish_reason = "", 0, None
         self._reasoning_tokens: int | None = None
 
@@ -63,10 +64,16 @@ def _usage(prompt_tokens: int, choices: list[_Choice], reasoning: list[int]) -> 
             "completion_tokens_details": {"reasoning_tokens": sum(reasoning)}}
 
 
-def create_app(engine, *, prefill_think: bool = False) -> FastAPI:
-    """The FastAPI app serving `engine` (anything with name, tokenizer, max_context, submit, queued)."""
+def create_app(engine, *, prefill_think: bool = False, profile: PromptProfile | None = None) -> FastAPI:
+    """The FastAPI app serving `engine` (anything with name, tokenizer, max_context, submit, queued).
+
+    `profile` says how prompts are built (the run's template, prefill, stops; serve/profile.py); without
+    one, the tokenizer's chat template, plus "<think>\\n" when `prefill_think`.
+    """
     app = FastAPI(title="reasonrl serve", docs_url=None, redoc_url=None)
     name = engine.name
+    profile = profile or PromptProfile(prefill=THINK_PREFILL if prefill_think else "")
+    prefill_think = THINK_OPEN in profile.prefill  # the reply starts inside the reasoning
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException):
@@ -106,9 +113,7 @@ def create_app(engine, *, prefill_think: bool = False) -> FastAPI:
                                   param="model", code="model_not_found")
         msgs = [{"role": m.role if m.role != "developer" else "system", "content": m.text()}
                 for m in req.messages]
-        prompt = engine.tokenizer.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False)
-        if prefill_think:
-            prompt += THINK_PREFILL
+        prompt = profile.render(engine.tokenizer, msgs)
         prompt_ids = engine.tokenizer.encode(prompt, add_special_tokens=False)
         room = engine.max_context - len(prompt_ids)
         if room < 1:
@@ -121,22 +126,23 @@ def create_app(engine, *, prefill_think: bool = False) -> FastAPI:
                                   param="max_tokens", code="context_length_exceeded")
 
         loop, inbox = asyncio.get_running_loop(), asyncio.Queue()
+        stops = list(dict.fromkeys([*profile.stop, *req.stop_list()]))  # the run's stops, then the request's
         params = SamplingParams(n=req.n, max_new_tokens=max_tokens, temperature=req.temperature, top_p=req.top_p,
-                                stop=req.stop_list(), seeds=None if req.seed is None else [req.seed])
+                                stop=stops, seeds=None if req.seed is None else [req.seed])
         gen = GenRequest(prompt_ids, params, lambda d: loop.call_soon_threadsafe(inbox.put_nowait, d), req.n)
         try:
             engine.submit(gen)
         except QueueFull as e:
             return error_response(429, str(e), type="rate_limit_error", code="queue_full")
         meta = {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": name}
-        choices = [_Choice(prefill_think) for _ in range(req.n)]
+        choices = [_Choice(prefill_think, profile.answer_only) for _ in range(req.n)]
         if req.stream:
             include_usage = bool(req.stream_options and req.stream_options.include_usage)
             return StreamingResponse(_sse(gen, inbox, choices, meta, len(prompt_ids), include_usage),
                                      media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
         try:
-            return await _collect(inbox, choices, meta, len(prompt_ids), prefill_think)
+            return await _collect(inbox, choices, meta, len(prompt_ids), prefill_think, profile.answer_only)
         finally:
             gen.cancelled = True  # no-op when finished; stops the rows if this handler was cancelled
 
@@ -148,7 +154,7 @@ def _model_card(name: str) -> dict:
 
 
 async def _collect(inbox: asyncio.Queue, choices: list[_Choice], meta: dict, prompt_tokens: int,
-                   prefill_think: bool) -> JSONResponse:
+                   prefill_think: bool, answer_only: bool = False) -> JSONResponse:
     left = len(choices)
     while left:
         d: Delta = await inbox.get()
@@ -158,7 +164,7 @@ async def _collect(inbox: asyncio.Queue, choices: list[_Choice], meta: dict, pro
         left -= d.finish_reason is not None
     out, reasoning_counts = [], []
     for i, c in enumerate(choices):
-        reasoning, content = split_reasoning(c.text, prefill_think)
+        reasoning, content = split_reasoning(c.text, prefill_think, answer_only)
         reasoning_counts.append(c.reasoning_tokens() if reasoning else 0)
         msg = {"role": "assistant", "content": content, "reasoning_content": reasoning or None}
         out.append({"index": i, "message": msg, "finish_reason": c.finish_reason, "logprobs": None})

@@ -6,6 +6,9 @@ Rules (the DeepSeek-R1 convention, documented in docs/serve.md):
     reasoning and text before `</think>` is reasoning without an opening tag.
   * Content is the text after `</think>` with `<answer>` / `</answer>` tags removed (the text between
     them is kept).
+  * With `answer_only` (a run trained to answer inside <answer>) content is only the text inside
+    `<answer>...</answer>`; text around it is dropped. A reply with no `<answer>` keeps all of its content
+    (held back until the stream ends, since an `<answer>` could still come).
   * No think tags at all: everything is content. In streaming with `prefill_think` the text before
     `</think>` has already been sent as reasoning when the stream finds it never closes; only the
     non-streaming reply can move it to content (`split_reasoning` does).
@@ -49,8 +52,9 @@ class ReasoningSplitter:
     True
     """
 
-    def __init__(self, prefill_think: bool = False):
+    def __init__(self, prefill_think: bool = False, answer_only: bool = False):
         self.state = "reasoning" if prefill_think else "start"
+        self.answer_only = answer_only
         self.reasoning_closed = False  # True once `</think>` was seen
         self._buf = ""
         self._started = {"reasoning": False, "content": False}
@@ -92,6 +96,28 @@ class ReasoningSplitter:
                 self._emit(out, "reasoning", self._buf[: len(self._buf) - keep])
                 self._buf = self._buf[len(self._buf) - keep:]
                 return out
+            elif self.state == "content" and self.answer_only:
+                i = self._buf.find(ANSWER_TAGS[0])
+                if i >= 0:  # the answer starts: what came before it is not the answer
+                    self._buf, self.state = self._buf[i + len(ANSWER_TAGS[0]):], "answer"
+                    continue
+                if final:  # no <answer> at all: the whole content is the answer
+                    self.answer_only = False
+                    continue
+                return out
+            elif self.state == "answer":
+                i = self._buf.find(ANSWER_TAGS[1])
+                if i >= 0:
+                    self._emit(out, "content", self._buf[:i])
+                    self._buf, self.state = "", "done"
+                    return out
+                keep = 0 if final else partial_suffix(self._buf, (ANSWER_TAGS[1],))
+                self._emit(out, "content", self._buf[: len(self._buf) - keep])
+                self._buf = self._buf[len(self._buf) - keep:]
+                return out
+            elif self.state == "done":  # after </answer>: not part of the answer
+                self._buf = ""
+                return out
             else:  # content
                 for tag in ANSWER_TAGS:
                     self._buf = self._buf.replace(tag, "")
@@ -101,7 +127,7 @@ class ReasoningSplitter:
                 return out
 
 
-def split_reasoning(text: str, prefill_think: bool = False) -> tuple[str, str]:
+def split_reasoning(text: str, prefill_think: bool = False, answer_only: bool = False) -> tuple[str, str]:
     """(reasoning_content, content) of a whole completion, both stripped.
 
     >>> split_reasoning("<think>\\n7 times 6</think>\\n<answer>42</answer>")
@@ -110,10 +136,12 @@ def split_reasoning(text: str, prefill_think: bool = False) -> tuple[str, str]:
     ('', 'just an answer')
     >>> split_reasoning("<think>cut off by max_tokens")
     ('cut off by max_tokens', '')
+    >>> split_reasoning("4 + 5 = 9</think>\\nSo: <answer> 9 </answer> done", prefill_think=True, answer_only=True)
+    ('4 + 5 = 9', '9')
     """
     if prefill_think and THINK_CLOSE not in text:
         prefill_think = False  # the model ignored the prefilled <think>: all of it is the answer
-    s = ReasoningSplitter(prefill_think)
+    s = ReasoningSplitter(prefill_think, answer_only)
     parts = s.feed(text) + s.finish()
     reasoning = "".join(t for k, t in parts if k == "reasoning")
     content = "".join(t for k, t in parts if k == "content")

@@ -1,5 +1,8 @@
 """Local JSONL / Parquet files: one problem per row, columns picked by question_key / answer_key.
 
+Who grades a row: its own `verifier` column (math | exact | code | gym:<name>), else `task.verifier`,
+else math. Code rows carry `tests` (assert statements); gym rows the gym entry's `metadata`.
+
 A malformed row fails with `ValueError("<file>:<line>: <what is wrong>")` (Parquet: the 0-based row
 index in place of the line), or is skipped and counted when skip_bad_rows is set. GSM8K-style answers
 ("reasoning ... #### 42") keep only the text after the last '####'.
@@ -11,7 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from reasonrl.jsonl import iter_jsonl
-from reasonrl.tasks.problem import Problem, has_cjk
+from reasonrl.tasks.gym_source import check_gym_name
+from reasonrl.tasks.problem import Problem, check_verifier_spec, has_cjk
 
 FILE_SUFFIXES = (".jsonl", ".parquet")
 
@@ -49,18 +53,40 @@ def answer_to_str(value) -> str:
     return value
 
 
-def _row_to_problem(row, question_key: str, answer_key: str, task: str, index: int) -> Problem:
+def _row_verifier(row: dict, question: str, answer: str, verifier: str) -> dict:
+    """The Problem fields that say who grades this row: its own `verifier` column wins over the config's."""
+    spec = check_verifier_spec(row.get("verifier", verifier))
+    if spec == "code":
+        tests = row.get("tests")
+        if not isinstance(tests, list) or not tests or not all(isinstance(t, str) for t in tests):
+            raise ValueError("verifier 'code' needs 'tests': a non-empty list of assert statements")
+        return {"verifier": spec, "meta": {"tests": tests}}
+    if spec.startswith("gym:"):
+        check_gym_name(spec[len("gym:"):])
+        metadata = row.get("metadata", {})
+        if not isinstance(metadata, dict):
+            raise ValueError(f"verifier {spec!r} needs 'metadata' to be an object (the gym entry's metadata)")
+        # the gym grader reads entry["answer"] and entry["metadata"] (countdown: the numbers and the target)
+        return {"verifier": spec, "entry": {"question": question, "answer": answer, "metadata": metadata}}
+    return {"verifier": spec}
+
+
+def _row_to_problem(row, question_key: str, answer_key: str, task: str, index: int,
+                    verifier: str = "math") -> Problem:
     if not isinstance(row, dict):
         raise ValueError(f"row is a {type(row).__name__}, not a JSON object")
-    for key in (question_key, answer_key):
+    # a code row is graded by its tests alone: it needs no reference answer
+    code_row = row.get("verifier", verifier) == "code" and row.get(answer_key) in (None, "")
+    for key in (question_key,) if code_row else (question_key, answer_key):
         if key not in row:
             raise ValueError(f"missing key {key!r} (row has: {', '.join(map(str, row))})")
     question = row[question_key]
     if not isinstance(question, str) or not question.strip():
         raise ValueError(f"question {question_key!r} is empty or not a string")
-    answer = answer_to_str(row[answer_key])
+    answer = "" if code_row else answer_to_str(row[answer_key])
     return Problem(id=f"{task}:{index}", question=question.strip(), answer=answer, task=task,
-                   lang="zh" if has_cjk(question) else "en")
+                   lang="zh" if has_cjk(question) else "en",
+                   **_row_verifier(row, question.strip(), answer, verifier))
 
 
 def _raw_rows(path: Path) -> Iterator[tuple[int, object, str | None]]:
@@ -75,10 +101,12 @@ def _raw_rows(path: Path) -> Iterator[tuple[int, object, str | None]]:
 
 
 def read_problem_file(path: str | Path, question_key: str = "question", answer_key: str = "answer",
-                      skip_bad_rows: bool = False) -> tuple[list[Problem], int]:
+                      skip_bad_rows: bool = False, verifier: str | None = None) -> tuple[list[Problem], int]:
     """All problems in a .jsonl or .parquet file, in file order, and the number of bad rows skipped.
 
     Problem ids are "<file stem>:<line>" (JSONL, 1-based) or "<file stem>:<row>" (Parquet, 0-based).
+    `verifier` grades rows without their own `verifier` column (None = math); a `code` row needs `tests`
+    (a list of assert statements), a `gym:<name>` row may carry the gym entry's `metadata`.
     """
     path = Path(path)
     if path.suffix not in FILE_SUFFIXES:
@@ -91,7 +119,7 @@ def read_problem_file(path: str | Path, question_key: str = "question", answer_k
         try:
             if error is not None:
                 raise ValueError(error)
-            problems.append(_row_to_problem(row, question_key, answer_key, path.stem, index))
+            problems.append(_row_to_problem(row, question_key, answer_key, path.stem, index, verifier or "math"))
         except ValueError as e:
             if not skip_bad_rows:
                 raise ValueError(f"{path}:{index}: {e}") from None

@@ -53,8 +53,8 @@ def iter_gym(name: str, size: int, seed: int, kwargs: dict) -> Iterator[Problem]
     """Problems 0..size-1 of the gym dataset, generated lazily, each keeping its entry dict.
 
     >>> p = next(iter_gym("chain_sum", size=3, seed=1, kwargs={}))
-    >>> p.id, p.answer, p.lang, p.entry["answer"] == p.answer
-    ('chain_sum:1:0', '-4', 'en', True)
+    >>> p.id, p.answer, p.lang, p.entry["answer"] == p.answer, p.verifier
+    ('chain_sum:1:0', '-4', 'en', True, 'gym:chain_sum')
     """
     ds = make_gym_dataset(name, size, seed, kwargs)
     for i in range(size):
@@ -69,4 +69,8 @@ def iter_gym(name: str, size: int, seed: int, kwargs: dict) -> Iterator[Problem]
             task=name,
             lang="en",
             entry=dict(entry),
+            # The gym's own grader decides (the task owns its verifier); it is rebuilt from these kwargs
+            # because some graders read their config (puzzle24: the allowed value range).
+            meta={"gym_kwargs": dict(kwargs)},
+            verifier=f"gym:{name}",
         )

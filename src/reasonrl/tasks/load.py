@@ -3,17 +3,22 @@
     from reasonrl.config.schema import TaskConfig
     splits = load_task(TaskConfig(name="chain_sum", num_train=100, num_heldout=20))
 
-Sources: a reasoning-gym dataset name, 'zh_arithmetic', or a .jsonl/.parquet path. Every source gives
+Sources: a reasoning-gym dataset name, 'zh_arithmetic', or a .jsonl/.parquet path. Each declares who grades
+its problems (`Problem.verifier`): reasoning-gym its own `score_answer` (gym:<name>), zh_arithmetic `math`,
+files a row's `verifier` column or `math`; `task.verifier` overrides the source (files: rows without one). Every source gives
 a deterministic order (generators: by seed; files: shuffled by seed), and `split_stream` takes the
 held-out problems first, then train problems whose question is not held out.
 """
 from __future__ import annotations
 
+import dataclasses
 import random
+from collections.abc import Iterator
 
 from reasonrl.tasks import zh_arithmetic
 from reasonrl.tasks.file_source import is_file_task, read_problem_file
 from reasonrl.tasks.gym_source import check_gym_name, iter_gym
+from reasonrl.tasks.problem import Problem
 from reasonrl.tasks.splits import TaskSplits, split_stream
 
 
@@ -23,6 +28,18 @@ EASY_PRESETS: dict[str, dict] = {
     "chain_sum": {"min_terms": 2, "max_terms": 2, "min_digits": 1, "max_digits": 1},
     "basic_arithmetic": {"min_terms": 2, "max_terms": 2, "min_digits": 1, "max_digits": 1},
 }
+
+
+def with_verifier(stream: Iterator[Problem], spec: str, name: str) -> Iterator[Problem]:
+    """The problems graded by `spec` (task.verifier) instead of their source's own verifier."""
+    if spec == "code":
+        raise ValueError(f"task.verifier 'code' needs per-row tests: only JSONL/Parquet rows carry them, not {name!r}")
+    if spec.startswith("gym:"):
+        check_gym_name(spec[len("gym:"):])
+        if name == zh_arithmetic.NAME:
+            raise ValueError(f"task.verifier {spec!r} needs reasoning-gym entries; {name!r} has none")
+    for p in stream:
+        yield dataclasses.replace(p, verifier=spec)
 
 
 def _pool_size(num_train: int, num_heldout: int) -> int:
@@ -42,7 +59,7 @@ def load_task(cfg) -> TaskSplits:
     kwargs = cfg.kwargs if cfg.kwargs is not None else EASY_PRESETS.get(name, {})
     bad = 0
     if is_file_task(name):
-        problems, bad = read_problem_file(name, cfg.question_key, cfg.answer_key, cfg.skip_bad_rows)
+        problems, bad = read_problem_file(name, cfg.question_key, cfg.answer_key, cfg.skip_bad_rows, cfg.verifier)
         if len(problems) < cfg.num_heldout:
             raise ValueError(f"{name}: {len(problems)} usable rows, fewer than num_heldout={cfg.num_heldout}")
         random.Random(seed).shuffle(problems)
@@ -52,6 +69,8 @@ def load_task(cfg) -> TaskSplits:
     else:
         check_gym_name(name)
         stream = iter_gym(name, _pool_size(cfg.num_train, cfg.num_heldout), seed, kwargs)
+    if cfg.verifier is not None and not is_file_task(name):
+        stream = with_verifier(stream, cfg.verifier, name)
     train, heldout, dropped = split_stream(stream, cfg.num_train, cfg.num_heldout)
     if len(heldout) < cfg.num_heldout:
         raise ValueError(f"{name}: only {len(heldout)} distinct questions for task.num_heldout={cfg.num_heldout}; "

@@ -21,7 +21,10 @@ class Problem:
     lang: 'en' or 'zh'; render_prompt(lang='auto') picks the template language from it.
     entry: the reasoning-gym entry dict (question, answer, metadata) for gym tasks, for the gym's own
         score_answer; None for other sources.
-    meta: anything else worth keeping (zh_arithmetic keeps its operands here).
+    meta: anything else worth keeping (zh_arithmetic keeps its operands here, gym tasks their generator
+        kwargs as `gym_kwargs`, code rows their assert statements as `tests`).
+    verifier: who grades this problem (rewards/verifiers.py): 'math' (verify: numbers, math objects),
+        'exact', 'code' or 'gym:<name>' (reasoning-gym's own score_answer). The source declares it.
 
     >>> p = Problem(id="t:0", question="1+1?", answer="2", task="t", lang="en")
     >>> p.to_dict()["answer"], Problem.from_dict(p.to_dict()) == p, len({p, p})
@@ -35,12 +38,14 @@ class Problem:
     lang: str
     entry: dict | None = None
     meta: dict = field(default_factory=dict)
+    verifier: str = "math"
 
     def __post_init__(self) -> None:
         if self.lang not in ("en", "zh"):
             raise ValueError(f"Problem {self.id}: lang must be 'en' or 'zh', got {self.lang!r}")
         if not isinstance(self.answer, str):
             raise ValueError(f"Problem {self.id}: answer must be a str, got {type(self.answer).__name__}")
+        check_verifier_spec(self.verifier)
 
     def __hash__(self) -> int:
         # entry/meta are dicts (unhashable); hashing the identifying fields keeps Problems usable in sets.
@@ -52,6 +57,24 @@ class Problem:
     @classmethod
     def from_dict(cls, d: dict) -> Problem:
         return cls(**d)
+
+
+VERIFIER_SPEC = re.compile(r"math|exact|code|gym:\w+")
+
+
+def check_verifier_spec(spec) -> str:
+    """The spec if it has a verifier's shape (rewards/verifiers.py), else a one-line ValueError.
+
+    >>> check_verifier_spec("gym:countdown")
+    'gym:countdown'
+    >>> check_verifier_spec("sympy")
+    Traceback (most recent call last):
+    ...
+    ValueError: verifier 'sympy': must be math, exact, code or gym:<reasoning-gym name>
+    """
+    if not isinstance(spec, str) or not VERIFIER_SPEC.fullmatch(spec):
+        raise ValueError(f"verifier {spec!r}: must be math, exact, code or gym:<reasoning-gym name>")
+    return spec
 
 
 def normalize_question(text: str) -> str:

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from transformers import DynamicCache
 
-from reasonrl.algos import kl_k3, masked_mean
+from reasonrl.algos import kl_k3, masked_mean, rollout_is_weights
 from reasonrl.rollout.batch import PackedBatch, pack
 
 
@@ -152,8 +152,24 @@ def rollout_logprob_gap(rollout_logprobs: list[list[float]], logprobs: torch.Ten
     >>> round(rollout_logprob_gap([[half, half]], train, mask).item(), 4)
     0.0966
     """
-    ro = torch.zeros_like(logprobs)
-    for i, row in enumerate(rollout_logprobs):
-        ro[i, : len(row)] = torch.tensor(row, dtype=logprobs.dtype)
+    ro = rollout_logprobs_tensor(rollout_logprobs, logprobs)
     # sampled from the rollout policy, so k3 with log-ratio (train - rollout) estimates KL(rollout || train)
     return masked_mean(kl_k3(ro, torch.where(mask.bool(), logprobs, ro)), mask)
+
+
+def rollout_logprobs_tensor(rollout_logprobs: list[list[float]], like: torch.Tensor) -> torch.Tensor:
+    """The engine's per-token log-probs ([n] lists) as an [n, T] tensor shaped, typed and placed like `like`; 0 on padding."""
+    ro = torch.zeros_like(like)
+    for i, row in enumerate(rollout_logprobs):
+        ro[i, : len(row)] = torch.tensor(row, dtype=like.dtype)
+    return ro
+
+
+def rollout_correction(name: str, cap: float, rollout_logprobs: list[list[float]] | None, old_logprobs: torch.Tensor,
+                       mask: torch.Tensor) -> tuple[torch.Tensor | None, dict[str, torch.Tensor]]:
+    """Off-policy weights `[n, T]` for the PG loss and their `is/*` metrics (algos/rollout_correction.py), from
+    the engine's log-probs and the trainer's `old_logprobs`; (None, {}) when off or the engine returned none."""
+    if name == "none" or rollout_logprobs is None:
+        return None, {}
+    ro = rollout_logprobs_tensor(rollout_logprobs, old_logprobs)
+    return rollout_is_weights(name, old_logprobs.detach(), ro, mask, cap=cap)

@@ -33,6 +33,7 @@ from reasonrl.rewards import RewardResult, format_ok, thinking_stats
 from reasonrl.rollout.base import RolloutEngine, Rollouts, SamplingParams
 from reasonrl.tasks import load_task, render_prompt
 from reasonrl.tasks.cursor import Cursor
+from reasonrl.tasks.curriculum import Curriculum, build_curriculum
 from reasonrl.train.checkpoint import load_trainer_state, rng_state, save_checkpoint, set_rng_state
 from reasonrl.train.distributed import Dist, NullLogger, gather_step, init_dist, sampling_seeds
 from reasonrl.train.parallel import Strategy, get_strategy, launched_mode
@@ -63,9 +64,15 @@ class Progress:
     """What a checkpoint records besides weights and optimizer state, so a resumed run continues exactly."""
 
     cursor: Cursor
+    train: list                    # the problems the cursor indexes: the task's train split, or the curriculum's level
+    curriculum: Curriculum | None = None   # swaps `train` as it levels up; held-out stays the task's own
     step: int = 0
     elapsed_s: float = 0.0
     heldout_before: float | None = None
+
+    @property
+    def pool(self) -> list:
+        return self.curriculum.problems if self.curriculum else self.train
 
 
 def lenient_for(cfg: Config) -> bool:
@@ -81,7 +88,8 @@ def train_step(t: Trainer, problems: list, seeds: list[int] | None) -> tuple[dic
     rendered = [render_prompt(t.tok, p, cfg.task.template, cfg.task.lang) for p in problems]   # (text, prefill)
     rc = cfg.rollout
     params = SamplingParams(n=G, max_new_tokens=rc.max_new_tokens, temperature=rc.temperature, top_p=rc.top_p,
-                            stop=rc.stop, seeds=dist.shard(seeds) if seeds else None, logprobs=rc.return_logprobs)
+                            stop=rc.stop, seeds=dist.shard(seeds) if seeds else None,
+                            logprobs=rc.return_logprobs or cfg.algo.rollout_correction != "none")
     mine = dist.shard(rendered)                                              # whole groups: this rank's prompts
     rollouts = t.engine.generate([text for text, _ in mine], params)
     scored = t.runner([mine[i // G][1] + text for i, text in enumerate(rollouts.texts)],
@@ -171,14 +179,22 @@ def build_trainer(cfg: Config, dist: Dist, ckpt: Path | None) -> Trainer:
     return Trainer(cfg, dist, strategy, model, tok, engine, scheduler, None, ref_model, bf16)
 
 
-def restore(t: Trainer, state: dict | None, num_train: int) -> Progress:
-    """The progress a checkpoint's trainer state records (optimizer, LR schedule, data order, RNGs), or a fresh start."""
+def restore(t: Trainer, state: dict | None, splits) -> Progress:
+    """The progress a checkpoint's trainer state records (optimizer, LR schedule, data order, curriculum level,
+    RNGs), or a fresh start."""
+    curriculum = build_curriculum(t.cfg.task, splits.heldout) if t.cfg.task.curriculum else None
+    p = Progress(Cursor(seed=t.cfg.train.seed, n=0), splits.train, curriculum)
+    p.cursor.n = len(p.pool)
     if state is None:
-        return Progress(Cursor(seed=t.cfg.train.seed, n=num_train))
+        return p
     t.strategy.load_state_dict(state["optimizer"])
     t.scheduler.load_state_dict(state["scheduler"])
     set_rng_state(state["rng"])
-    return Progress(Cursor(**state["cursor"]), state["step"], state["elapsed_s"], state.get("heldout_before"))
+    if curriculum:
+        curriculum.load_state(state.get("curriculum"))
+    p.cursor, p.step, p.elapsed_s = Cursor(**state["cursor"]), state["step"], state["elapsed_s"]
+    p.heldout_before = state.get("heldout_before")
+    return p
 
 
 def save(t: Trainer, p: Progress, run_dir: Path, config_yaml: str) -> None:
@@ -190,7 +206,8 @@ def save(t: Trainer, p: Progress, run_dir: Path, config_yaml: str) -> None:
                     keep=t.cfg.train.keep_checkpoints,
                     trainer_state={"optimizer": opt_state, "scheduler": t.scheduler.state_dict(),
                                    "cursor": vars(p.cursor), "step": p.step, "elapsed_s": p.elapsed_s,
-                                   "rng": rng_state(), "heldout_before": p.heldout_before})
+                                   "rng": rng_state(), "heldout_before": p.heldout_before,
+                                   "curriculum": p.curriculum.state() if p.curriculum else None})
 
 
 def run_steps(t: Trainer, splits, p: Progress, logger, stop: StopRequest, checkpoint) -> bool:
@@ -202,11 +219,15 @@ def run_steps(t: Trainer, splits, p: Progress, logger, stop: StopRequest, checkp
         idx = p.cursor.take(cfg.rollout.prompts_per_step)  # the global batch: the same on every rank
         seeds = sampling_seeds(cfg.train.seed, p.step, idx) if cfg.rollout.seed_per_prompt else None
         t0 = time.perf_counter()
-        metrics, rows = train_step(t, [splits.train[i] for i in idx], seeds)
+        metrics, rows = train_step(t, [p.pool[i] for i in idx], seeds)
         p.step += 1
         # every rank must leave the loop at the same step: the slowest rank's time, anyone's Ctrl-C
         dt, stopping = t.dist.max([time.perf_counter() - t0, float(stop.requested)])
         p.elapsed_s, halt = p.elapsed_s + dt, stopping > 0
+        if p.curriculum:  # the level this step trained on; a level-up starts the new pool from its beginning
+            metrics["curriculum/level"] = p.curriculum.level
+            if p.curriculum.observe(metrics["acc/mean"], p.step):
+                p.cursor = Cursor(seed=cfg.train.seed, n=len(p.pool))
         logger.log({"kind": "train", "step": p.step, "time_s": p.elapsed_s, **metrics, "mem/peak_rss_mb": peak_rss_mb(),
                     "mem/held_state_mb": t.strategy.held_state_mb()})
         if p.step % cfg.train.log_samples_every == 0:
@@ -247,7 +268,7 @@ def main(cfg: Config, resume: str | Path | None = None) -> dict:
     seed_everything(cfg.train.seed)
     splits = load_task(cfg.task)
     t = build_trainer(cfg, dist, ckpt)
-    p = restore(t, state, len(splits.train))
+    p = restore(t, state, splits)
     if state is not None:
         print(f"reasonrl: resumed {run_dir} at step {p.step}", file=sys.stderr)
     logger = RunLogger(run_dir) if dist.main else NullLogger()

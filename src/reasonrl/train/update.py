@@ -16,7 +16,7 @@ import torch
 from reasonrl.algos import grpo_loss
 from reasonrl.rollout.base import Rollouts
 from reasonrl.train.distributed import sum_metrics
-from reasonrl.train.forward import rollout_logprob_gap
+from reasonrl.train.forward import rollout_correction, rollout_logprob_gap
 
 if TYPE_CHECKING:
     from reasonrl.train.loop import Trainer
@@ -71,11 +71,16 @@ def update(t: "Trainer", rollouts: Rollouts, advantages: torch.Tensor, keep: lis
         strategy.zero_grad()
         for j, mb in enumerate(strategy.micro_batches(mine, backward=True)):
             logprobs, entropy, mask = forward(t.model, mb, with_entropy=True)                       # [n, T]
-            loss, metrics = grpo_loss(logprobs, old[j] if old else logprobs.detach(),
-                                      advantages[mb.samples].to(logprobs.device), mask,
+            old_logprobs = old[j] if old else logprobs.detach()
+            is_weights, is_metrics = rollout_correction(   # off-policy correction: the engine that sampled vs the trainer
+                cfg.algo.rollout_correction, cfg.algo.rollout_correction_cap,
+                [rollouts.logprobs[i] for i in mb.samples] if rollouts.logprobs is not None else None, old_logprobs, mask)
+            loss, metrics = grpo_loss(logprobs, old_logprobs, advantages[mb.samples].to(logprobs.device), mask,
                                       ref_logprobs=ref[j] if ref else None, beta=cfg.algo.beta,
                                       clip_low=cfg.algo.clip_low, clip_high=cfg.algo.clip_high, agg=cfg.algo.loss_agg,
-                                      max_tokens=cfg.rollout.max_new_tokens, num_seqs=num_seqs, num_tokens=num_tokens)
+                                      max_tokens=cfg.rollout.max_new_tokens, num_seqs=num_seqs, num_tokens=num_tokens,
+                                      is_weights=is_weights)
+            metrics.update(is_metrics)
             strategy.backward(loss)
             metrics["entropy/mean"] = (entropy * mask).sum() / mask.sum().clamp(min=1)
             if rollouts.logprobs is not None and it == 0:  # only if the engine returned them; pass 1 = the sampling policy

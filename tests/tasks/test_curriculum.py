@@ -1,0 +1,96 @@
+"""The difficulty curriculum: levels from their own kwargs, none of them held out, a level-up at the
+rolling threshold, logged as curriculum/level, kept across a resume."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from reasonrl.config import ConfigError, load_config
+from reasonrl.config.schema import CurriculumConfig, TaskConfig
+from reasonrl.tasks import load_task
+from reasonrl.tasks.curriculum import Curriculum, build_curriculum
+from reasonrl.tasks.problem import normalize_question
+from reasonrl.train.loop import main
+
+LEVELS = [{"min_terms": n, "max_terms": n, "min_digits": 1, "max_digits": 1} for n in (2, 3, 4)]
+
+
+def _terms(question: str) -> int:
+    return len(re.findall(r"\d+", question.split(":")[-1]))
+
+
+def test_levels_use_their_own_kwargs_and_never_a_heldout_question():
+    # the target is the 2-term task, which is also level 0: 1-digit 2-term sums repeat a lot, so many of
+    # level 0's questions are held-out ones and must be dropped
+    task = TaskConfig(name="chain_sum", kwargs=LEVELS[0], num_train=200, num_heldout=60,
+                      curriculum=CurriculumConfig(levels=LEVELS))
+    held = load_task(task).heldout
+    c = build_curriculum(task, held)
+    assert [sorted({_terms(p.question) for p in level}) for level in c.levels] == [[2], [3], [4]]
+    keys = {normalize_question(p.question) for p in held}
+    assert all(normalize_question(p.question) not in keys for level in c.levels for p in level)
+    assert len(c.levels[0]) < 201 and len(c.levels[2]) == 201   # level 0 lost its held-out duplicates
+    assert c.levels[0][0].id.startswith("chain_sum:1042:") and c.levels[1][0].id.startswith("chain_sum:2042:")
+
+
+def test_level_up_needs_a_full_window_at_the_threshold():
+    c = Curriculum(levels=[[], []], threshold=0.7, window=3)
+    assert [c.observe(a) for a in (1.0, 1.0)] == [False, False]       # mean 1.0, but the window is not full
+    # rolling means 2/3, 2/3, 2/3 (< 0.7), then 1.0: only the last one levels up
+    assert [c.observe(a) for a in (0.0, 1.0, 1.0, 1.0)] == [False, False, False, True] and c.level == 1
+
+
+def test_threshold_is_inclusive_and_levels_stop_at_the_last():
+    c = Curriculum(levels=[[], []], threshold=0.5, window=2)
+    assert [c.observe(a) for a in (0.25, 0.75)] == [False, True] and c.level == 1
+    assert [c.observe(a) for a in (1.0, 1.0, 1.0)] == [False, False, False] and c.level == 1
+    c2 = Curriculum(levels=[[], []], threshold=0.5, window=2)
+    c2.load_state(c.state())
+    assert (c2.level, list(c2.recent)) == (1, [1.0, 1.0])
+
+
+def test_a_schedule_levels_up_at_its_steps_whatever_the_accuracy():
+    c = Curriculum(levels=[[], [], []], threshold=0.7, window=1, schedule=[2, 3])
+    assert [c.observe(1.0, step) for step in (1, 2, 3, 4)] == [False, True, True, False] and c.level == 2
+    c = Curriculum(levels=[[], []], threshold=0.7, window=1, schedule=[5])
+    assert [c.observe(1.0, step) for step in (1, 2, 3)] == [False] * 3 and c.level == 0
+
+
+def test_bad_curricula_are_one_line_config_errors():
+    with pytest.raises(ConfigError, match="task.curriculum.levels"):
+        load_config(None, ["task.curriculum={levels: []}"])
+    with pytest.raises(ConfigError, match="schedule has 2 steps for 2 levels"):
+        load_config(None, ["task.curriculum={levels: [{}, {}], schedule: [3, 4]}"])
+
+
+def _cfg(tmp_path, tiny_model_dir, run, reward, steps):
+    return load_config(None, [
+        f"run_dir={tmp_path / run}", f"model.path={tiny_model_dir}", "task.name=chain_sum", "task.num_train=30",
+        "task.num_heldout=4", f"task.kwargs={json.dumps(LEVELS[2])}",
+        f"task.curriculum={json.dumps({'levels': LEVELS, 'threshold': 0.7, 'window': 1})}",
+        "rollout.num_generations=2", "rollout.prompts_per_step=2", "rollout.max_new_tokens=4",
+        f"reward.funcs=[{reward}]", f"train.max_steps={steps}", "train.eval_before_after=false",
+        "train.log_samples_every=1", "train.max_minutes=null", "train.save_every=1"])
+
+
+def _levels_seen(run_dir):
+    lines = [json.loads(l) for l in (run_dir / "metrics.jsonl").read_text().splitlines() if '"train"' in l]
+    samples = [json.loads(l) for l in (run_dir / "samples.jsonl").read_text().splitlines()]
+    terms = {}
+    for s in samples:
+        terms.setdefault(s["step"], set()).add(_terms(s["question"]))
+    return [l["curriculum/level"] for l in lines], [sorted(terms[st]) for st in sorted(terms)]
+
+
+def test_loop_levels_up_logs_the_level_and_resumes_at_it(tmp_path, tiny_model_dir):
+    # random@1.0 pays every sample: accuracy 1.0 each step, so each step passes the 0.7 threshold
+    main(_cfg(tmp_path, tiny_model_dir, "up", "random@1.0", 2))
+    cfg = load_config(tmp_path / "up" / "config.yaml", ["train.max_steps=4"])
+    main(cfg, resume=tmp_path / "up")
+    levels, terms = _levels_seen(tmp_path / "up")
+    assert levels == [0, 1, 2, 2] and terms == [[2], [3], [4], [4]]
+    # random@0.0 pays nothing: the curriculum stays on level 0
+    main(_cfg(tmp_path, tiny_model_dir, "flat", "random@0.0", 3))
+    assert _levels_seen(tmp_path / "flat") == ([0, 0, 0], [[2], [2], [2]])
