@@ -93,7 +93,8 @@ def _check_names(cfg: Config) -> None:
     from reasonrl.rewards.registry import REWARDS
 
     checks = [("algo.advantage", cfg.algo.advantage, list(ADVANTAGES)), ("algo.loss_agg", cfg.algo.loss_agg, list(LOSS_AGG))]
-    checks += [("reward.funcs", name, list(REWARDS)) for name in cfg.reward.funcs if ":" not in name]  # module:function: the user's
+    # module:function is the user's own; `name@arg` passes an argument to a registry name (rewards.registry)
+    checks += [("reward.funcs", name.split("@")[0], list(REWARDS)) for name in cfg.reward.funcs if ":" not in name]
     for key, value, valid in checks:
         if value not in valid:
             # a name the value starts (a truncated name) beats the closest spelling
