@@ -77,6 +77,7 @@ def main(argv: list[str]) -> int:
         rest += ["--ray-address", a.ray_address] if a.ray_address else []
         cmd = accelerate_command(rest, a.num_processes, a.accelerate_config)
         os.execv(cmd[0], cmd)
+    from reasonrl.train.checkpoint import CheckpointError
     from reasonrl.train.loop import main as train_main  # heavy imports only once the config is valid
 
     try:
@@ -84,4 +85,7 @@ def main(argv: list[str]) -> int:
     except (FileNotFoundError, ValueError) as e:
         print(f"reasonrl train: {e}", file=sys.stderr)
         return 2
+    except CheckpointError as e:  # disk full while saving, or an unsafe trainer_state.pt: one line, no traceback
+        print(f"reasonrl train: {e}", file=sys.stderr)
+        return 1
     return 0

@@ -33,8 +33,9 @@ from reasonrl.eval.heldout import correctness, generate_and_score, reward_column
 from reasonrl.rewards import format_ok, thinking_stats
 from reasonrl.rollout.base import SamplingParams
 from reasonrl.tasks import load_task, render_prompt
-from reasonrl.train.checkpoint import load_trainer_state, rng_state, save_checkpoint, set_rng_state
+from reasonrl.train.checkpoint import load_trainer_state, rewind_logs, rng_state, save_checkpoint, set_rng_state
 from reasonrl.train.distributed import Dist, NullLogger, gather_step, init_dist, sampling_seeds, sum_metrics
+from reasonrl.train.faults import fault_point
 from reasonrl.train.forward import group_logprobs, padded_logprobs, rollout_logprob_gap
 from reasonrl.train import parallel
 from reasonrl.train.runlog import RunLogger, peak_rss_mb
@@ -273,6 +274,8 @@ def main(cfg: Config, resume: str | Path | None = None) -> dict:
     state, ckpt = None, None
     if resume:
         ckpt, state = load_trainer_state(run_dir)
+        if dist.main:  # lines logged after that checkpoint are for steps that will run again
+            rewind_logs(run_dir, state)
     cfg.run_dir = str(run_dir)
     if dist.main:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -327,6 +330,7 @@ def main(cfg: Config, resume: str | Path | None = None) -> dict:
             metrics, rows = train_step(cfg, model, engine, optimizer, scheduler, runner, tok, problems, bf16, ref_model,
                                        dist=dist, seeds=seeds)
             step += 1
+            fault_point("after_optimizer_step")
             # every rank must leave the loop at the same step: the slowest rank's time, anyone's Ctrl-C
             dt, stopping = dist.max([time.perf_counter() - t0, float(stop.requested)])
             elapsed, halt = elapsed + dt, stopping > 0
@@ -334,6 +338,7 @@ def main(cfg: Config, resume: str | Path | None = None) -> dict:
                         "mem/held_state_mb": parallel.held_state_mb(dist, model, optimizer)})
             if step % cfg.train.log_samples_every == 0:
                 logger.samples([{"step": step, **r} for r in rows])
+            fault_point("after_step_logged")
             if cfg.train.eval_every and step % cfg.train.eval_every == 0 and dist.main:
                 heldout_eval(cfg, engine, tok, heldout[: cfg.train.eval_subset], runner, logger, step, "periodic")
             if step % cfg.train.save_every == 0:
