@@ -13,6 +13,8 @@ import argparse
 import importlib.util
 import sys
 
+from reasonrl.serve import security
+
 ENGINES = ("hf", "vllm")
 
 
@@ -28,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-batch", type=int, default=8, help="requests generated together in one batch")
     p.add_argument("--max-queue", type=int, default=64, help="waiting requests beyond this get HTTP 429")
     p.add_argument("--dtype", default="float32", help="torch dtype for the hf engine (bfloat16 halves memory)")
+    security.add_arguments(p)  # --api-key, --allow-no-key, --max-body-bytes, --request-timeout
     return p
 
 
@@ -66,6 +69,7 @@ def make_engine(args):
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
+    guard = security.app_kwargs(args)  # before loading the model: an exposed bind without a key fails at once
     import uvicorn
 
     from reasonrl.serve.app import create_app
@@ -73,7 +77,7 @@ def main(argv: list[str]) -> int:
     engine = make_engine(args)
     print(f"reasonrl serve: '{engine.name}' on http://{args.host}:{args.port}/ (chat page at /)", file=sys.stderr)
     try:
-        uvicorn.run(create_app(engine, prefill_think=args.prefill_think), host=args.host, port=args.port,
+        uvicorn.run(create_app(engine, prefill_think=args.prefill_think, **guard), host=args.host, port=args.port,
                     log_level="warning")
     finally:
         engine.close()
