@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+from typing import TYPE_CHECKING
 
-from fastapi import Request
-
-from reasonrl.serve.schema import error_response
+if TYPE_CHECKING:  # serve/cli.py imports this module for its flags: fastapi loads only with the app
+    from fastapi import Request
 
 MAX_BODY_BYTES = 1 << 20  # 1 MiB: a long chat is ~100 KB; the context (tokens) is the real bound
 
@@ -47,6 +47,8 @@ def bind_problem(host: str, api_key: str | None, allow_no_key: bool) -> str | No
 
 
 def _unauthorized(message: str):
+    from reasonrl.serve.schema import error_response
+
     r = error_response(401, message, code="invalid_api_key")
     r.headers["WWW-Authenticate"] = "Bearer"
     return r
