@@ -1,6 +1,8 @@
 """Shared fixtures: a tiny randomly initialised Llama with the real SmolLM2 tokenizer (seconds, not minutes)."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 
@@ -38,5 +40,6 @@ def parity_reward(tmp_path, monkeypatch):
     d.mkdir()
     (d / "tiny_rewards.py").write_text(PARITY_REWARD)
     monkeypatch.syspath_prepend(str(d))
-    monkeypatch.setenv("PYTHONPATH", str(d))
+    # prepended, not replaced: a worktree's PYTHONPATH=src must still win over the editable install
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(d), os.environ.get("PYTHONPATH")])))
     return d

@@ -7,6 +7,9 @@ Replies follow the DeepSeek convention: `message.reasoning_content` is the text 
 `usage.completion_tokens_details.reasoning_tokens` counts the reasoning tokens. Streams send
 `reasoning_content` deltas first, then `content` deltas, then `data: [DONE]`.
 Every error is `{"error": {"message", "type", "param", "code"}}` so the openai client raises the right class.
+Limits (security.py): `api_key` guards every /v1/* route (401), bodies over `max_body_bytes` are a 413, a
+request still generating after `request_timeout_s` is cut (504, or an error event in a stream), and a client
+that goes away frees its engine rows at the next token.
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ import uuid
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
@@ -26,6 +30,7 @@ from reasonrl.serve.engine import Delta, GenRequest, QueueFull
 from reasonrl.serve.parse import THINK_OPEN, ReasoningSplitter, split_reasoning
 from reasonrl.serve.profile import PromptProfile
 from reasonrl.serve.schema import ChatRequest, error_response, validation_error_response
+from reasonrl.serve.security import MAX_BODY_BYTES, ApiKeyMiddleware, BodyTooLarge, read_body
 
 STATIC = Path(__file__).parent / "static"
 DEFAULT_MAX_TOKENS = 1024  # when the request gives none (bounded by the context left after the prompt)
@@ -64,16 +69,21 @@ def _usage(prompt_tokens: int, choices: list[_Choice], reasoning: list[int]) -> 
             "completion_tokens_details": {"reasoning_tokens": sum(reasoning)}}
 
 
-def create_app(engine, *, prefill_think: bool = False, profile: PromptProfile | None = None) -> FastAPI:
+def create_app(engine, *, prefill_think: bool = False, profile: PromptProfile | None = None,
+               api_key: str | None = None, max_body_bytes: int = MAX_BODY_BYTES,
+               request_timeout_s: float = 600.0) -> FastAPI:
     """The FastAPI app serving `engine` (anything with name, tokenizer, max_context, submit, queued).
 
     `profile` says how prompts are built (the run's template, prefill, stops; serve/profile.py); without
-    one, the tokenizer's chat template, plus "<think>\\n" when `prefill_think`.
+    one, the tokenizer's chat template, plus "<think>\\n" when `prefill_think`. `api_key`: every /v1/*
+    route needs it (serve/security.py).
     """
     app = FastAPI(title="reasonrl serve", docs_url=None, redoc_url=None)
     name = engine.name
     profile = profile or PromptProfile(prefill=THINK_PREFILL if prefill_think else "")
     prefill_think = THINK_OPEN in profile.prefill  # the reply starts inside the reasoning
+    if api_key:
+        app.add_middleware(ApiKeyMiddleware, api_key=api_key)
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException):
@@ -105,7 +115,9 @@ def create_app(engine, *, prefill_think: bool = False, profile: PromptProfile | 
     @app.post("/v1/chat/completions")
     async def chat(request: Request):
         try:
-            req = ChatRequest.model_validate_json(await request.body())
+            req = ChatRequest.model_validate_json(await read_body(request, max_body_bytes))
+        except BodyTooLarge as e:
+            return error_response(413, str(e), code="request_too_large")
         except ValidationError as e:
             return validation_error_response(e)
         if req.model is not None and req.model != name:
@@ -135,29 +147,80 @@ def create_app(engine, *, prefill_think: bool = False, profile: PromptProfile | 
         except QueueFull as e:
             return error_response(429, str(e), type="rate_limit_error", code="queue_full")
         meta = {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": name}
+        deadline = loop.time() + request_timeout_s
         choices = [_Choice(prefill_think, profile.answer_only) for _ in range(req.n)]
         if req.stream:
             include_usage = bool(req.stream_options and req.stream_options.include_usage)
-            return StreamingResponse(_sse(gen, inbox, choices, meta, len(prompt_ids), include_usage),
+            return StreamingResponse(_sse(gen, inbox, choices, meta, len(prompt_ids), include_usage, deadline),
                                      media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
         try:
-            return await _collect(inbox, choices, meta, len(prompt_ids), prefill_think, profile.answer_only)
+            return await _collect(request, inbox, choices, meta, len(prompt_ids), prefill_think, deadline,
+                                  profile.answer_only)
         finally:
-            gen.cancelled = True  # no-op when finished; stops the rows if this handler was cancelled
+            gen.cancelled = True  # no-op when finished; stops the rows if this handler was cancelled or timed out
 
+    app.openapi = lambda: app.openapi_schema or _openapi(app)
     return app
+
+
+def _openapi(app: FastAPI) -> dict:
+    """The generated schema plus the chat body (the handler parses it itself, for OpenAI-shaped errors),
+    so schemathesis and client generators see what the route accepts."""
+    schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+    body = ChatRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.update({**body.pop("$defs", {}), "ChatRequest": body})
+    schema["paths"]["/v1/chat/completions"]["post"]["requestBody"] = {
+        "required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ChatRequest"}}}}
+    app.openapi_schema = schema
+    return schema
 
 
 def _model_card(name: str) -> dict:
     return {"id": name, "object": "model", "created": 0, "owned_by": "reasonrl"}
 
 
-async def _collect(inbox: asyncio.Queue, choices: list[_Choice], meta: dict, prompt_tokens: int,
-                   prefill_think: bool, answer_only: bool = False) -> JSONResponse:
-    left = len(choices)
+class _TimedOut(Exception):
+    pass
+
+
+class _Waiter:
+    """Deltas from the engine within the request's deadline; with `request`, also notices (once a second,
+    checked even while tokens keep coming) a non-streaming client that has gone away."""
+
+    def __init__(self, inbox: asyncio.Queue, deadline: float, request: Request | None = None):
+        self.inbox, self.deadline, self.request = inbox, deadline, request
+        self.loop = asyncio.get_running_loop()
+        self.checked = self.loop.time()
+
+    async def next(self) -> Delta | None:
+        """The next delta; None if the client left; _TimedOut past the deadline."""
+        while True:
+            now = self.loop.time()
+            if now >= self.deadline:
+                raise _TimedOut
+            if self.request is not None and now - self.checked >= 1.0:
+                self.checked = now
+                if await self.request.is_disconnected():
+                    return None
+            try:
+                return await asyncio.wait_for(self.inbox.get(), min(self.deadline - now, 1.0))
+            except asyncio.TimeoutError:
+                continue
+
+
+async def _collect(request: Request, inbox: asyncio.Queue, choices: list[_Choice], meta: dict, prompt_tokens: int,
+                   prefill_think: bool, deadline: float, answer_only: bool = False) -> JSONResponse:
+    left, waiter = len(choices), _Waiter(inbox, deadline, request)
     while left:
-        d: Delta = await inbox.get()
+        try:
+            d = await waiter.next()
+        except _TimedOut:
+            return error_response(504, "generation took longer than this server's per-request limit",
+                                  type="server_error", code="timeout")
+        if d is None:  # nobody is waiting for the answer: the caller's finally frees the rows
+            return error_response(499, "client closed the request", code="client_closed")
         if d.error:
             return error_response(500, f"generation failed: {d.error}", type="server_error")
         choices[d.index].take(d)
@@ -177,7 +240,7 @@ def _event(obj: dict | str) -> str:
 
 
 async def _sse(gen: GenRequest, inbox: asyncio.Queue, choices: list[_Choice], meta: dict,
-               prompt_tokens: int, include_usage: bool):
+               prompt_tokens: int, include_usage: bool, deadline: float):
     def chunk(index: int, delta: dict, finish: str | None = None) -> str:
         choice = {"index": index, "delta": delta, "finish_reason": finish, "logprobs": None}
         return _event({**meta, "object": "chat.completion.chunk", "choices": [choice]})
@@ -185,9 +248,12 @@ async def _sse(gen: GenRequest, inbox: asyncio.Queue, choices: list[_Choice], me
     try:
         for i in range(len(choices)):
             yield chunk(i, {"role": "assistant", "content": ""})
-        left = len(choices)
+        left, waiter = len(choices), _Waiter(inbox, deadline)  # a stream's disconnect cancels us (finally below)
         while left:
-            d: Delta = await inbox.get()
+            try:
+                d = await waiter.next()
+            except _TimedOut:
+                d = Delta(0, "", 0, error="the per-request time limit passed")
             if d.error:
                 yield _event({"error": {"message": f"generation failed: {d.error}", "type": "server_error",
                                         "param": None, "code": None}})

@@ -14,6 +14,8 @@ import argparse
 import importlib.util
 import sys
 
+from reasonrl.serve import security
+
 ENGINES = ("hf", "vllm")
 
 
@@ -39,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-batch", type=int, default=8, help="requests generated together in one batch")
     p.add_argument("--max-queue", type=int, default=64, help="waiting requests beyond this get HTTP 429")
     p.add_argument("--dtype", default="float32", help="torch dtype for the hf engine (bfloat16 halves memory)")
+    security.add_arguments(p)  # --api-key, --allow-no-key, --max-body-bytes, --request-timeout
     return p
 
 
@@ -95,6 +98,7 @@ def main(argv: list[str]) -> int:
     if args.model_pos and args.model and args.model_pos != args.model:
         raise SystemExit(f"reasonrl serve: two models given ({args.model_pos}, --model {args.model}); give one")
     args.model = args.model or args.model_pos
+    guard = security.app_kwargs(args)  # before loading the model: an exposed bind without a key fails at once
     import uvicorn
 
     from reasonrl.serve.app import create_app
@@ -109,7 +113,7 @@ def main(argv: list[str]) -> int:
     print(f"reasonrl serve: '{engine.name}' on http://{args.host}:{args.port}/ (chat page at /); prompts: "
           f"{profile.describe()}", file=sys.stderr)
     try:
-        uvicorn.run(create_app(engine, profile=profile), host=args.host, port=args.port, log_level="warning")
+        uvicorn.run(create_app(engine, profile=profile, **guard), host=args.host, port=args.port, log_level="warning")
     finally:
         engine.close()
     return 0

@@ -77,6 +77,11 @@ def _run(a: argparse.Namespace) -> None:
         rest += ["--ray-address", a.ray_address] if a.ray_address else []
         cmd = accelerate_command(rest, a.num_processes, a.accelerate_config)
         os.execv(cmd[0], cmd)
+    from reasonrl.train.checkpoint import CheckpointError
     from reasonrl.train.loop import main as train_main  # heavy imports only once the config is valid
 
-    train_main(cfg, resume=a.resume)
+    try:
+        train_main(cfg, resume=a.resume)
+    except CheckpointError as e:  # disk full while saving, or an unsafe trainer_state.pt: one line, no traceback
+        print(f"reasonrl train: {e}", file=sys.stderr)
+        raise SystemExit(1) from None

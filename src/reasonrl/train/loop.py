@@ -34,8 +34,9 @@ from reasonrl.rollout.base import RolloutEngine, Rollouts, SamplingParams
 from reasonrl.tasks import load_task, render_prompt
 from reasonrl.tasks.cursor import Cursor
 from reasonrl.tasks.curriculum import Curriculum, build_curriculum
-from reasonrl.train.checkpoint import load_trainer_state, rng_state, save_checkpoint, set_rng_state
+from reasonrl.train.checkpoint import load_trainer_state, rewind_logs, rng_state, save_checkpoint, set_rng_state
 from reasonrl.train.distributed import Dist, NullLogger, gather_step, init_dist, sampling_seeds
+from reasonrl.train.faults import fault_point
 from reasonrl.train.parallel import Strategy, get_strategy, launched_mode
 from reasonrl.train.runlog import RunLogger, peak_rss_mb, write_report_quietly
 from reasonrl.train.setup import build_model, build_reward_runner, default_run_dir, seed_everything
@@ -221,6 +222,7 @@ def run_steps(t: Trainer, splits, p: Progress, logger, stop: StopRequest, checkp
         t0 = time.perf_counter()
         metrics, rows = train_step(t, [p.pool[i] for i in idx], seeds)
         p.step += 1
+        fault_point("after_optimizer_step")
         # every rank must leave the loop at the same step: the slowest rank's time, anyone's Ctrl-C
         dt, stopping = t.dist.max([time.perf_counter() - t0, float(stop.requested)])
         p.elapsed_s, halt = p.elapsed_s + dt, stopping > 0
@@ -232,6 +234,7 @@ def run_steps(t: Trainer, splits, p: Progress, logger, stop: StopRequest, checkp
                     "mem/held_state_mb": t.strategy.held_state_mb()})
         if p.step % cfg.train.log_samples_every == 0:
             logger.samples([{"step": p.step, **r} for r in rows])
+        fault_point("after_step_logged")
         if cfg.train.eval_every and p.step % cfg.train.eval_every == 0 and t.dist.main:
             heldout_eval(t, splits.heldout[: cfg.train.eval_subset], logger, p.step, "periodic")
         if p.step % cfg.train.save_every == 0:
@@ -255,6 +258,8 @@ def start(cfg: Config, resume: str | Path | None) -> tuple[Dist, Path, Path | No
         cfg.rollout.seed_per_prompt = dist.world > 1 or cfg.ray.num_rollout_workers > 0
     run_dir = Path(resume) if resume else Path(cfg.run_dir) if cfg.run_dir else default_run_dir(cfg)
     ckpt, state = load_trainer_state(run_dir) if resume else (None, None)
+    if state is not None and dist.main:  # lines logged after that checkpoint are for steps that will run again
+        rewind_logs(run_dir, state)
     cfg.run_dir = str(run_dir)
     if dist.main:
         run_dir.mkdir(parents=True, exist_ok=True)
