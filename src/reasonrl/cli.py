@@ -28,13 +28,13 @@ COMMANDS = {
 
 
 def exit_code(prog: str, work: Callable[[], object]) -> int:
-    """Run a command's `work`: 0 when it returns; 2 with ONE line `prog: what is wrong` on stderr when the
+    """Run a command's `work`: 0 when it returns (or the exit code it returns, an int); 2 with ONE line `prog: what is wrong` on stderr when the
     settings or the input are bad (a ConfigError, a pydantic ValidationError, any ValueError, a missing file).
     Anything else is a bug and keeps its traceback."""
     from pydantic import ValidationError
 
     try:
-        work()
+        out = work()
     except ValidationError as e:   # before ValueError: pydantic's is one, with a many-line message
         err = e.errors()[0]
         key = ".".join(str(p) for p in err["loc"])
@@ -43,7 +43,7 @@ def exit_code(prog: str, work: Callable[[], object]) -> int:
     except (ValueError, FileNotFoundError) as e:   # ConfigError is a ValueError
         print(f"{prog}: {e}", file=sys.stderr)
         return 2
-    return 0
+    return out if type(out) is int else 0
 
 
 def _usage() -> str:

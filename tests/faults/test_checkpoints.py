@@ -134,7 +134,7 @@ def test_disk_full_stops_the_cli_run_with_one_line(tmp_path, tiny_model_dir, par
 
     monkeypatch.setenv("REASONRL_FAULT", "checkpoint_files_written:2:enospc")
     monkeypatch.setattr(faults, "_counts", {})
-    monkeypatch.setattr("reasonrl.train.loop._write_report", lambda run_dir: None)
+    monkeypatch.setattr("reasonrl.train.loop.write_report_quietly", lambda run_dir: None)
     run = tmp_path / "run"
     rc = main([f"run_dir={run}", f"model.path={tiny_model_dir}", "task.num_train=8", "task.num_heldout=2",
                "rollout.num_generations=2", "rollout.prompts_per_step=2", "rollout.max_new_tokens=4",

@@ -35,7 +35,7 @@ def _child(cfg, resume, env: dict) -> None:
         os.environ.pop("REASONRL_FAULT", None)
     from reasonrl.train import loop
 
-    loop._write_report = lambda run_dir: None  # the HTML report (matplotlib, ~15 s here) is not under test
+    loop.write_report_quietly = lambda run_dir: None  # the HTML report (matplotlib, ~15 s here) is not under test
     loop.main(cfg, resume=resume)
 
 

@@ -53,7 +53,7 @@ def main(argv: list[str]) -> int:
     return exit_code("reasonrl train", lambda: _run(a))
 
 
-def _run(a: argparse.Namespace) -> None:
+def _run(a: argparse.Namespace) -> int:
     """Load and check the config (one-line ConfigError), re-run under the launcher if asked, then train."""
     path, overrides = None, list(a.args)
     if overrides and "=" not in overrides[0]:
@@ -84,4 +84,5 @@ def _run(a: argparse.Namespace) -> None:
         train_main(cfg, resume=a.resume)
     except CheckpointError as e:  # disk full while saving, or an unsafe trainer_state.pt: one line, no traceback
         print(f"reasonrl train: {e}", file=sys.stderr)
-        raise SystemExit(1) from None
+        return 1
+    return 0
