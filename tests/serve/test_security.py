@@ -39,14 +39,14 @@ class SlotEngine:
 
     def _run(self, req: GenRequest) -> None:
         try:
-            for k in range(req.params.max_tokens):
+            for k in range(req.params.max_new_tokens):
                 if req.cancelled:
                     return
                 time.sleep(self.tick_s)
                 if req.cancelled:
                     return
                 req.emit(Delta(0, "a", k + 1))
-            req.emit(Delta(0, "", req.params.max_tokens, finish_reason="length"))
+            req.emit(Delta(0, "", req.params.max_new_tokens, finish_reason="length"))
         finally:
             with self.lock:
                 self.active -= 1
