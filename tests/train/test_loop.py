@@ -134,3 +134,32 @@ def test_lora_kl_and_multiple_iterations_run_and_resume(tmp_path, tiny_model_dir
     cfg = load_config(tmp_path / "lora" / "config.yaml", ["train.max_steps=3"])
     main(cfg, resume=tmp_path / "lora")
     assert [l["step"] for l in _train_lines(tmp_path / "lora")] == [1, 2, 3]
+
+
+ODD_ONLY_REWARD = '''
+def odd_answer_parity(completions, answer, **columns):
+    """Length parity for questions with an odd answer, 0 for the rest: even-answer groups never vary."""
+    return [float(len(c) % 2) if int(a) % 2 else 0.0 for c, a in zip(completions, answer)]
+'''
+
+
+def test_redraw_refills_zero_variance_groups(tmp_path, tiny_model_dir, parity_reward):
+    (parity_reward / "odd_rewards.py").write_text(ODD_ONLY_REWARD)
+    cfg = _cfg(tmp_path, tiny_model_dir, "rd", **{"reward.funcs": "[odd_rewards:odd_answer_parity]",
+                                                  "rollout.redraw_rounds": 3, "train.max_steps": 5})
+    main(cfg)
+    lines = _train_lines(tmp_path / "rd")
+    samples = [json.loads(l) for l in (tmp_path / "rd" / "samples.jsonl").read_text().splitlines()]
+    B, G = 2, 4
+    assert sum(l["groups/redraws"] for l in lines) > 0, "no step re-drew: even answers should have forced some"
+    for l in lines:
+        drawn = [s for s in samples if s["step"] == l["step"] and s["kind"] == "train"]
+        assert len(drawn) == (1 + l["groups/redraws"]) * B * G        # every round's samples are logged
+        groups = [drawn[i:i + G] for i in range(0, len(drawn), G)]
+        varied = sum(len({s["reward"] for s in g}) > 1 for g in groups)
+        assert l["groups/trained"] == min(varied, B)                  # the first B groups with signal train
+        if l["groups/redraws"] < 3:                                  # it stopped early only because B were found
+            assert l["groups/trained"] == B
+        assert abs(l["groups/zero_var_frac"] - (1 - varied / len(groups))) < 1e-6
+        if varied:
+            assert "loss/pg" in l

@@ -77,6 +77,7 @@ class RolloutConfig(_Strict):
     top_p: float = Field(1.0, gt=0.0, le=1.0, description="nucleus sampling mass")
     stop: list[str] = Field(default_factory=list, description="extra stop strings (EOS always stops)")
     skip_zero_variance: bool = Field(True, description="drop groups whose rewards are all equal: they carry no gradient")
+    redraw_rounds: int = Field(0, ge=0, description="dynamic sampling with re-draw (DAPO): while fewer than B groups have reward variance, sample up to this many extra batches of B new prompts and train on the first B groups with variance; 0 = drop them without re-drawing")
     seed_per_prompt: bool | None = Field(None, description="sample each group from its own seed (train.seed, step, prompt): the same samples on any number of processes; None = on only with >1 process or Ray rollout workers (resolved at start and saved)")
     vllm_gpu_memory_utilization: float = Field(0.3, gt=0.0, le=1.0, description="engine vllm: fraction of the GPU vLLM may take for weights + KV cache while awake (it sleeps during updates)")
     vllm_cpu_kv_cache_gb: float = Field(0.5, gt=0.0, description="engine vllm on CPU: KV cache size in GiB, resident all run (vLLM's CPU build has no sleep mode); SmolLM2-135M needs ~55 MB for the default job, ~0.6 GB for 64 rows x 128 tokens")

@@ -7,8 +7,8 @@
 How this departs from DeepSeekMath's GRPO (arXiv:2402.03300), on purpose:
 - beta defaults to 0 (no reference model: half the memory and one forward less per step on a CPU);
 - with num_iterations=1 the old log-probs are the current ones detached (ratio 1, no second forward);
-- groups whose G rewards are all equal are dropped before the update (DAPO's dynamic sampling, without
-  re-drawing): they have zero advantage and only cost a forward/backward.
+- groups whose G rewards are all equal are dropped before the update (DAPO's dynamic sampling): they have
+  zero advantage and only cost a forward/backward; rollout.redraw_rounds > 0 draws new prompts to refill them.
 How the weights live across processes (one, DDP, FSDP, ZeRO) is the `Strategy`'s business (parallel/).
 """
 from __future__ import annotations
@@ -30,7 +30,8 @@ from reasonrl.eval.heldout import correctness, generate_and_score, reward_column
 from reasonrl.jsonl import iter_jsonl
 from reasonrl.model import load_model, use_bf16
 from reasonrl.rewards import RewardResult, format_ok, thinking_stats
-from reasonrl.rollout.base import RolloutEngine, Rollouts, SamplingParams
+from reasonrl.rewards.runner import concat_results
+from reasonrl.rollout.base import RolloutEngine, Rollouts, SamplingParams, concat_rollouts
 from reasonrl.tasks import load_task, render_prompt
 from reasonrl.tasks.cursor import Cursor
 from reasonrl.tasks.curriculum import Curriculum, build_curriculum
@@ -81,13 +82,11 @@ def lenient_for(cfg: Config) -> bool:
     return cfg.reward.lenient if cfg.reward.lenient is not None else cfg.task.template == "plain"
 
 
-def train_step(t: Trainer, problems: list, seeds: list[int] | None) -> tuple[dict, list[dict]]:
-    """One optimizer step on B prompts x G samples. Returns (metrics, sample rows for logging).
-    With several processes, this rank samples and scores its share of the B prompts (see distributed.py)."""
-    cfg, G, dist = t.cfg, t.cfg.rollout.num_generations, t.dist
-    t0 = time.perf_counter()
+def sample_round(t: Trainer, problems: list, seeds: list[int] | None) -> tuple[list, Rollouts, RewardResult]:
+    """B prompts x G samples, scored: (rendered prompts [B], rollouts [B*G], rewards [B*G]). With several
+    processes this rank samples and scores its share of the B prompts, then every rank holds all of them."""
+    cfg, G, dist, rc = t.cfg, t.cfg.rollout.num_generations, t.dist, t.cfg.rollout
     rendered = [render_prompt(t.tok, p, cfg.task.template, cfg.task.lang) for p in problems]   # (text, prefill)
-    rc = cfg.rollout
     params = SamplingParams(n=G, max_new_tokens=rc.max_new_tokens, temperature=rc.temperature, top_p=rc.top_p,
                             stop=rc.stop, seeds=dist.shard(seeds) if seeds else None,
                             logprobs=rc.return_logprobs or cfg.algo.rollout_correction != "none")
@@ -95,11 +94,37 @@ def train_step(t: Trainer, problems: list, seeds: list[int] | None) -> tuple[dic
     rollouts = t.engine.generate([text for text, _ in mine], params)
     scored = t.runner([mine[i // G][1] + text for i, text in enumerate(rollouts.texts)],
                       **reward_columns(dist.shard(problems), G, lenient_for(cfg)))
-    rollouts, scored = gather_step(dist, rollouts, scored)                   # every rank now holds all B*G
-    responses = [rendered[i // G][1] + text for i, text in enumerate(rollouts.texts)]   # [B*G] what the verifiers saw
-    rewards = torch.tensor(scored.total, dtype=torch.float32)               # [B*G]
-    advantages = get_advantage_fn(cfg.algo.advantage)(rewards, G, std_eps=cfg.algo.std_eps)   # [B*G]
-    kept_groups = group_has_variance(rewards, G) if rc.skip_zero_variance else torch.ones(len(problems), dtype=torch.bool)
+    rollouts, scored = gather_step(dist, rollouts, scored)
+    return rendered, rollouts, scored
+
+
+def train_step(t: Trainer, draw) -> tuple[dict, list[dict]]:
+    """One optimizer step on B prompts x G samples; `draw()` returns the next B problems and their sampling
+    seeds. Returns (metrics, sample rows for logging).
+
+    With rollout.redraw_rounds > 0 this is DAPO's dynamic sampling with re-draw: while fewer than B groups
+    have two different rewards, another B prompts are drawn and sampled (at most that many extra rounds),
+    and the update takes the first B groups that have variance. Metrics cover every sample drawn."""
+    cfg, G, rc = t.cfg, t.cfg.rollout.num_generations, t.cfg.rollout
+    t0 = time.perf_counter()
+    problems, seeds = draw()
+    B = len(problems)
+    rendered, rollouts, scored = sample_round(t, problems, seeds)
+    rewards = torch.tensor(scored.total, dtype=torch.float32)               # [n*G], n = B per round drawn
+    rounds = 1
+    while rc.skip_zero_variance and rounds <= rc.redraw_rounds and int(group_has_variance(rewards, G).sum()) < B:
+        more, more_seeds = draw()
+        more_rendered, more_rollouts, more_scored = sample_round(t, more, more_seeds)
+        problems, rendered = problems + more, rendered + more_rendered
+        rollouts = concat_rollouts([rollouts, more_rollouts], rollouts.seconds + more_rollouts.seconds)
+        scored = concat_results([scored, more_scored])
+        rewards = torch.tensor(scored.total, dtype=torch.float32)
+        rounds += 1
+    responses = [rendered[i // G][1] + text for i, text in enumerate(rollouts.texts)]   # what the verifiers saw
+    advantages = get_advantage_fn(cfg.algo.advantage)(rewards, G, std_eps=cfg.algo.std_eps)   # per group
+    has_var = group_has_variance(rewards, G)
+    kept_groups = has_var if rc.skip_zero_variance else torch.ones(len(problems), dtype=torch.bool)
+    kept_groups = kept_groups & (kept_groups.cumsum(0) <= B)                # re-drawn: the first B that carry signal
     keep = kept_groups.repeat_interleave(G).nonzero().squeeze(-1).tolist()  # sample indices that train
     t_rollout = time.perf_counter() - t0
 
@@ -109,9 +134,12 @@ def train_step(t: Trainer, problems: list, seeds: list[int] | None) -> tuple[dic
     correct = correctness(scored.per_func, scored.total)
     formatted = [format_ok(r) for r in responses]
     metrics = {**step_metrics(rollouts, rewards, scored, responses, correct, formatted, G), **stats,
-               "groups/zero_var_frac": 1.0 - kept_groups.float().mean().item(),
+               "groups/zero_var_frac": 1.0 - has_var.float().mean().item(),
                "time/rollout_s": t_rollout, "time/train_s": t_step - t_rollout, "time/step_s": t_step,
                "lr": t.scheduler.get_last_lr()[0]}
+    if rc.redraw_rounds:
+        metrics["groups/redraws"] = rounds - 1
+        metrics["groups/trained"] = int(kept_groups.sum())
     rows = [
         {"kind": "train", "problem_id": problems[i // G].id, "question": problems[i // G].question,
          "completion": responses[i], "reference": problems[i // G].answer, "reward": scored.total[i],
@@ -211,16 +239,21 @@ def save(t: Trainer, p: Progress, run_dir: Path, config_yaml: str) -> None:
                                    "curriculum": p.curriculum.state() if p.curriculum else None})
 
 
+def draw(cfg: Config, p: Progress) -> tuple[list, list[int] | None]:
+    """The next B problems of the data order and their sampling seeds: the same on every rank."""
+    idx = p.cursor.take(cfg.rollout.prompts_per_step)
+    seeds = sampling_seeds(cfg.train.seed, p.step, idx) if cfg.rollout.seed_per_prompt else None
+    return [p.pool[i] for i in idx], seeds
+
+
 def run_steps(t: Trainer, splits, p: Progress, logger, stop: StopRequest, checkpoint) -> bool:
     """Train until max_steps, the time budget or a stop request; True when stopped by a request."""
     cfg, halt = t.cfg, False
     budget = cfg.train.max_minutes * 60 if cfg.train.max_minutes else math.inf
     bar = tqdm(total=cfg.train.max_steps, initial=p.step, desc="train", dynamic_ncols=True, disable=not t.dist.main)
     while p.step < cfg.train.max_steps and p.elapsed_s < budget and not halt:
-        idx = p.cursor.take(cfg.rollout.prompts_per_step)  # the global batch: the same on every rank
-        seeds = sampling_seeds(cfg.train.seed, p.step, idx) if cfg.rollout.seed_per_prompt else None
         t0 = time.perf_counter()
-        metrics, rows = train_step(t, [p.pool[i] for i in idx], seeds)
+        metrics, rows = train_step(t, lambda: draw(cfg, p))
         p.step += 1
         fault_point("after_optimizer_step")
         # every rank must leave the loop at the same step: the slowest rank's time, anyone's Ctrl-C
