@@ -12,6 +12,8 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
+from reasonrl.manifest import MANIFEST, verify
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -68,15 +70,22 @@ def default_model_dir() -> Path:
 
 
 def latest_checkpoint(run_dir: Path) -> Path | None:
-    """The newest complete checkpoint of a run directory, or None."""
-    ckpts = run_dir / "checkpoints"
+    """The newest complete checkpoint of a run directory (`latest` first), or None. One whose files do not
+    match its manifest is skipped with one line naming it; one without a manifest (saved before manifests
+    existed) is taken as it is."""
+    ckpts = Path(run_dir) / "checkpoints"
     marker = ckpts / "latest"
-    if marker.is_file():
-        path = ckpts / marker.read_text().strip()
-        if (path / "config.json").is_file() or (path / "adapter_config.json").is_file():
+    named = marker.read_text().strip() if marker.is_file() else None
+    found = sorted((p for p in ckpts.glob("step_*") if p.is_dir() and not p.name.endswith((".tmp", ".old"))),
+                   key=lambda p: (p.name == named, p.name), reverse=True)
+    for path in found:
+        if not ((path / "config.json").is_file() or (path / "adapter_config.json").is_file()):
+            continue
+        problem = verify(path) if (path / MANIFEST).is_file() else None
+        if problem is None:
             return path
-    found = sorted(p for p in ckpts.glob("step_*") if p.is_dir() and not p.name.endswith(".tmp"))
-    return found[-1] if found else None
+        print(f"reasonrl: skipping checkpoint {path}: {problem}", file=sys.stderr)
+    return None
 
 
 def is_gguf(path: Path) -> bool:
@@ -97,6 +106,9 @@ def resolve_model_path(spec: str | os.PathLike | None) -> Path:
         ckpt = latest_checkpoint(path)
         if ckpt is not None:
             return ckpt
+        if any((path / "checkpoints").glob("step_*")):
+            raise ModelNotFound(f"{spec}: no complete checkpoint in {path / 'checkpoints'} (each one's files "
+                                f"differ from its {MANIFEST}; lines above name them)")
     raise ModelNotFound(f"{spec}: not a Hugging Face model folder (no config.json), a .gguf file, nor a run "
                         f"directory with a checkpoint")
 

@@ -168,3 +168,28 @@ def test_rewind_logs_cuts_lines_after_the_checkpoint(tmp_path, capsys):
 def test_bad_fault_spec_is_one_line(spec, msg):
     with pytest.raises(ValueError, match=msg):
         faults.parse(spec)
+
+
+@pytest.mark.parametrize("damage", ["truncated weights", "flipped byte, same size", "manifest garbage",
+                                    "stray file added", "directory deleted, latest still names it"])
+def test_eval_and_serve_load_the_newest_intact_checkpoint(tmp_path, tiny, capsys, damage):
+    """`reasonrl eval/serve/export RUN_DIR` resolve through resolve_model_path: the same fallback as resume."""
+    from reasonrl.model import resolve_model_path
+
+    run = tmp_path / "run"
+    _save(run, 1, tiny)
+    DAMAGE[damage](_save(run, 2, tiny))
+    capsys.readouterr()
+    assert resolve_model_path(run).name == "step_000001"
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) <= 1 and all("skipping checkpoint" in e and "step_000002" in e for e in err), err
+
+
+def test_eval_of_a_run_with_no_intact_checkpoint_is_one_line(tmp_path, tiny):
+    from reasonrl.model import ModelNotFound, resolve_model_path
+
+    run = tmp_path / "run"
+    _flip_byte(_save(run, 1, tiny) / "model.safetensors")
+    with pytest.raises(ModelNotFound, match="no complete checkpoint") as e:
+        resolve_model_path(run)
+    assert "\n" not in str(e.value)

@@ -12,7 +12,6 @@ newest complete one is used. `trainer_state.pt` holds only tensors and plain con
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import pickle
@@ -24,9 +23,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from reasonrl.manifest import MANIFEST, files as _files, fsync as _fsync, verify, write_manifest
 from reasonrl.train.faults import fault_point
 
-MANIFEST = "manifest.json"
 LOGS = ("metrics.jsonl", "samples.jsonl")  # rewound to the checkpoint's offsets on resume
 
 
@@ -64,59 +63,6 @@ def _merged_copy(peft_model):
 
     base = copy.deepcopy(peft_model)
     return base.merge_and_unload()
-
-
-def _fsync(path: Path) -> None:
-    """Flush a file's (or a directory's entries') data to the disk: rename alone orders nothing after a power cut."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _files(ckpt: Path) -> list[Path]:
-    return sorted(p for p in ckpt.rglob("*") if p.is_file() and p.name != MANIFEST)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def write_manifest(ckpt: Path) -> None:
-    """fsync every file, then write manifest.json (relative path -> size, sha256) and fsync it and the dirs."""
-    entries = {}
-    for p in _files(ckpt):
-        _fsync(p)
-        entries[p.relative_to(ckpt).as_posix()] = {"size": p.stat().st_size, "sha256": _sha256(p)}
-    (ckpt / MANIFEST).write_text(json.dumps({"files": entries}, indent=1))
-    _fsync(ckpt / MANIFEST)
-    for d in sorted({p.parent for p in _files(ckpt)} | {ckpt}):
-        _fsync(d)
-
-
-def verify(ckpt: Path) -> str | None:
-    """None if every file matches the manifest, else the first problem in a few words."""
-    try:
-        entries = json.loads((ckpt / MANIFEST).read_text())["files"]
-    except FileNotFoundError:
-        return "no manifest.json (an unfinished write, or saved by an older reasonrl)"
-    except (ValueError, KeyError, TypeError):
-        return "manifest.json is not valid"
-    for rel, want in entries.items():
-        p = ckpt / rel
-        if not p.is_file():
-            return f"{rel} is missing"
-        if p.stat().st_size != want["size"]:
-            return f"{rel} has {p.stat().st_size} bytes, manifest says {want['size']}"
-        if _sha256(p) != want["sha256"]:
-            return f"{rel} does not match its sha256"
-    extra = sorted(set(p.relative_to(ckpt).as_posix() for p in _files(ckpt)) - set(entries))
-    return f"{extra[0]} is not in the manifest" if extra else None
 
 
 def _log_offsets(run_dir: Path) -> dict[str, int]:
