@@ -29,11 +29,13 @@ def test_every_template_renders(tok, template, problem):
         assert text.startswith("<|im_start|>system\nYou are a helpful AI assistant named SmolLM")
         assert f"<|im_start|>user\n{problem.question}" in text
         assert text.endswith("<|im_start|>assistant\n" + prefill)
-    if template in ("chat", "chat_think", "r1zero"):
+    if template in ("chat", "chat_think", "chat_think_steps", "r1zero"):
         assert "<think>" in text and "<answer>" in text
+    if template == "chat_think_steps":
+        assert ("先计算前两个数" if zh else "First add or subtract the first two numbers") in text
     if template == "plain":
         assert ("只回答数字。" if zh else "Answer with just the number.") in text
-    if template == "chat_think":
+    if template in ("chat_think", "chat_think_steps"):
         assert prefill == "<think>\n"
     else:
         assert prefill == ""
@@ -59,7 +61,7 @@ def test_lang_override_and_exact_r1zero(tok):
 
 
 def test_unknown_template_and_lang():
-    with pytest.raises(ValueError, match=r"^unknown template 'cot'; valid: r1zero, chat, chat_think, plain$"):
+    with pytest.raises(ValueError, match=r"^unknown template 'cot'; valid: r1zero, chat, chat_think, chat_think_steps, plain$"):
         render_prompt(None, EN, "cot")
     with pytest.raises(ValueError, match=r"^unknown lang 'fr'; valid: auto, en, zh$"):
         render_prompt(None, EN, "plain", lang="fr")

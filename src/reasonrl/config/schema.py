@@ -54,7 +54,7 @@ class TaskConfig(_Strict):
     num_train: int = Field(2000, ge=1, description="train problems (generated, or taken from the file)")
     num_heldout: int = Field(100, ge=1, description="held-out problems: distinct questions, never overlapping train")
     seed: int = Field(42, description="seed for generation and the train/held-out split")
-    template: Literal["r1zero", "chat", "chat_think", "plain"] = Field("plain", description="prompt template")
+    template: Literal["r1zero", "chat", "chat_think", "chat_think_steps", "plain"] = Field("plain", description="prompt template")
     lang: Literal["auto", "en", "zh"] = Field("auto", description="prompt language; auto follows the task")
     verifier: str | None = Field(None, description="who grades: math | exact | code | gym:<name> (rewards/verifiers.py); None = the task's own: gym:<name> for reasoning-gym, a file row's 'verifier' column, else math")
 

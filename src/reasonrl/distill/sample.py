@@ -24,11 +24,10 @@ from reasonrl.distill.config import SampleConfig
 from reasonrl.distill.traces import dedup_key, language_consistent, reasoning_of
 from reasonrl.jsonl import iter_jsonl
 from reasonrl.rewards import format_ok
+from reasonrl.tasks.prompts import TAGGED_TEMPLATES  # the ones whose instruction asks for <think>/<answer>
 
 if TYPE_CHECKING:  # type only: importing eval at module load would make this file depend on it for doctests
     from reasonrl.eval.heldout import Scored
-
-TAGGED_TEMPLATES = ("r1zero", "chat", "chat_think")  # the ones whose instruction asks for <think>/<answer>
 
 
 def lenient_for(template: str, lenient: bool | None) -> bool:

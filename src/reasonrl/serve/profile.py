@@ -16,11 +16,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from reasonrl.tasks.problem import has_cjk
-from reasonrl.tasks.prompts import PLAIN_INSTRUCTION, R1ZERO, TAGS_INSTRUCTION, THINK_PREFILL
+from reasonrl.tasks.prompts import PLAIN_INSTRUCTION, R1ZERO, STEPS_INSTRUCTION, TAGGED_TEMPLATES, TAGS_INSTRUCTION, prefill_of
 
 # The user-turn instruction each template wraps around the question ({question} marks where).
-INSTRUCTIONS = {"chat": TAGS_INSTRUCTION, "chat_think": TAGS_INSTRUCTION, "plain": PLAIN_INSTRUCTION}
-TAGGED = ("r1zero", "chat", "chat_think")  # templates that ask for <answer>...</answer>
+INSTRUCTIONS = {"chat": TAGS_INSTRUCTION, "chat_think": TAGS_INSTRUCTION, "chat_think_steps": STEPS_INSTRUCTION,
+                "plain": PLAIN_INSTRUCTION}
+TAGGED = TAGGED_TEMPLATES  # templates that ask for <answer>...</answer>
 CONFIG_NAMES = ("config.yaml", "reasonrl.yaml")  # in a checkpoint / in an exported HF folder
 
 
@@ -95,7 +96,7 @@ PLAIN_CHAT = PromptProfile()
 
 def profile_from_template(template: str, base: PromptProfile = PLAIN_CHAT) -> PromptProfile:
     """`base` with `template` and what it implies: the think prefill (chat_think), answers in tags."""
-    return replace(base, template=template, prefill=THINK_PREFILL if template == "chat_think" else "",
+    return replace(base, template=template, prefill=prefill_of(template),
                    answer_only=template in TAGGED)
 
 

@@ -8,6 +8,7 @@
 | `r1zero`     | DeepSeek-R1-Zero text, no chat    | ""          |
 | `chat`       | chat template, asks for tags      | ""          |
 | `chat_think` | chat, reply opened with <think>   | "<think>\n" |
+| `chat_think_steps` | chat_think, asks for one operation per step | "<think>\n" |
 | `plain`      | chat, "Answer with just the number." | ""       |
 
 Each has an English and a Chinese text; lang='auto' follows problem.lang. The chat instructions hold
@@ -26,7 +27,8 @@ from __future__ import annotations
 
 from reasonrl.tasks.problem import Problem
 
-TEMPLATES = ("r1zero", "chat", "chat_think", "plain")
+TEMPLATES = ("r1zero", "chat", "chat_think", "chat_think_steps", "plain")
+TAGGED_TEMPLATES = ("r1zero", "chat", "chat_think", "chat_think_steps")   # their instruction asks for <think>/<answer>
 THINK_PREFILL = "<think>\n"
 
 R1ZERO = {
@@ -46,6 +48,12 @@ R1ZERO = {
 TAGS_INSTRUCTION = {
     "en": "{question}\n\nFirst think step by step inside <think> </think> tags, then give only the final answer inside <answer> </answer> tags.",
     "zh": "{question}\n\n请先在 <think> </think> 标签内逐步思考，然后只把最终答案写在 <answer> </answer> 标签内。",
+}
+# For multi-step arithmetic (issue 19): SmolLM2-135M then writes "First, ... 4 + 3 = 7 / Then, ... 7 + 3 = 10"
+# where the plain tag instruction gets one guess; it names the procedure, not an answer to copy.
+STEPS_INSTRUCTION = {
+    "en": "{question}\n\nFirst add or subtract the first two numbers, then apply the last number to that result. Show each step inside <think> </think> tags, then give only the final answer inside <answer> </answer> tags.",
+    "zh": "{question}\n\n先计算前两个数，再把最后一个数作用于这个结果。在 <think> </think> 标签内写出每一步，然后只把最终答案写在 <answer> </answer> 标签内。",
 }
 PLAIN_INSTRUCTION = {
     "en": "{question}\nAnswer with just the number.",
@@ -80,5 +88,11 @@ def render_prompt(tokenizer, problem: Problem, template: str, lang: str = "auto"
         return R1ZERO[lang].format(question=problem.question), ""
     if template == "plain":
         return _chat(tokenizer, PLAIN_INSTRUCTION[lang].format(question=problem.question), ""), ""
-    prefill = THINK_PREFILL if template == "chat_think" else ""
-    return _chat(tokenizer, TAGS_INSTRUCTION[lang].format(question=problem.question), prefill), prefill
+    instruction = STEPS_INSTRUCTION if template == "chat_think_steps" else TAGS_INSTRUCTION
+    prefill = prefill_of(template)
+    return _chat(tokenizer, instruction[lang].format(question=problem.question), prefill), prefill
+
+
+def prefill_of(template: str) -> str:
+    """The start of the reply a template writes: the opened thinking for the chat_think family."""
+    return THINK_PREFILL if template.startswith("chat_think") else ""
