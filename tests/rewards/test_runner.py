@@ -51,7 +51,7 @@ def test_errors_timeouts_and_none_score_zero():
 
 
 def test_unknown_name_fails_at_start_with_valid_names():
-    with pytest.raises(ValueError, match="unknown reward 'acuracy'; valid: accuracy, accuracy_lenient, format"):
+    with pytest.raises(ValueError, match="unknown reward 'acuracy'; valid: accuracy, accuracy_lenient, accuracy_any, format"):
         RewardRunner(["acuracy"])
     with pytest.raises(ValueError, match="funcs is empty"):
         RewardRunner([])

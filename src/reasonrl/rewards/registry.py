@@ -79,6 +79,21 @@ def accuracy_lenient(completions: list[str], **columns) -> list[float]:
     return accuracy(completions, **{**columns, "lenient": True})
 
 
+def accuracy_any(completions: list[str], **columns) -> list[float]:
+    """`accuracy_lenient` that also reads a thinking that never closed: the base model's multi-step work
+    ("<think>First 4 + 3 = 7. Then 7 + 3 = 10. So, the final answer is 10.") is paid for its answer.
+
+    Why (docs/r1zero-reasoning.md): with only closed thinkings paid, the first signal on 3-term sums was
+    the format, and the samples that closed </think> soonest were the ones that had skipped the second step.
+
+    >>> c = ["<think>\\nFirst, 4 + 3 = 7\\nThen, 7 + 3 = 10\\nSo, the final answer is 10.", "<think>4 + 3 = 7</think><answer>7</answer>"]
+    >>> accuracy_any(c, answer=["10", "10"]), accuracy_lenient(c, answer=["10", "10"])
+    ([1.0, 0.0], [0.0, 0.0])
+    """
+    opened = [c.replace("<think>", "", 1) if "<think>" in c and "</think>" not in c else c for c in completions]
+    return accuracy_lenient(opened, **columns)
+
+
 def format_if_correct(completions: list[str], **columns) -> list[float]:
     """`format_partial` paid only when the reply is right (read leniently, tags or not), else 0.
 
@@ -220,6 +235,7 @@ def _random_with_mean(spec: str) -> Callable[..., list]:
 REWARDS: dict[str, Callable[..., list]] = {
     "accuracy": accuracy,
     "accuracy_lenient": accuracy_lenient,
+    "accuracy_any": accuracy_any,
     "format": format_strict,
     "format_partial": format_partial,
     "format_if_correct": format_if_correct,
@@ -241,7 +257,7 @@ def get_reward_fn(name: str) -> Callable[..., list]:
     >>> get_reward_fn("nope")
     Traceback (most recent call last):
     ...
-    ValueError: unknown reward 'nope'; valid: accuracy, accuracy_lenient, format, format_partial, format_if_correct, format_reasoned, accuracy_strict, exact_match, multiple_choice, code, accuracy_partial, random, or module:function
+    ValueError: unknown reward 'nope'; valid: accuracy, accuracy_lenient, accuracy_any, format, format_partial, format_if_correct, format_reasoned, accuracy_strict, exact_match, multiple_choice, code, accuracy_partial, random, or module:function
     """
     if name in REWARDS:
         return REWARDS[name]
