@@ -49,7 +49,8 @@ def assert_same_training(ref: Path, other: Path, steps: list[int], atol: float =
     for l in train_lines(other):
         a = a_lines[l["step"]]
         assert a["reward/mean"] == l["reward/mean"] and a["train/num_seqs"] == l["train/num_seqs"]
-        assert abs(a["grad/norm"] - l["grad/norm"]) < atol * max(1.0, a["grad/norm"])
+        assert abs(a["grad/norm"] - l["grad/norm"]) < atol * max(1.0, a["grad/norm"]), \
+            f'step {l["step"]}: grad/norm {l["grad/norm"]!r} vs one process {a["grad/norm"]!r}'
     for s in steps:
         w = weights(other, s)
         for k, v in weights(ref, s).items():
