@@ -46,7 +46,8 @@ def run_reasonrl(a, out_dir: Path) -> dict:
         f"task.num_heldout={a.n_heldout}", "task.template=plain", f"rollout.num_generations={a.G}",
         f"rollout.prompts_per_step={a.B}", f"rollout.max_new_tokens={a.max_new}", f"rollout.temperature={a.temperature}",
         f"optim.lr={a.lr}", f"train.max_steps={a.steps}", "train.max_minutes=null", "train.eval_before_after=false",
-        f"train.save_every={a.steps}", "train.threads=2", f"train.seed={a.seed}", "model.bf16=off",
+        f"train.save_every={a.steps}", "train.threads=2", f"train.seed={a.seed}",
+        f"model.bf16={'on' if a.precision == 'bf16' else 'off'}", *a.reasonrl_override,
     ])
     t0 = time.perf_counter()
     main(cfg)
@@ -115,7 +116,7 @@ def run_trl(a, out_dir: Path) -> dict:
         output_dir=str(out_dir), per_device_train_batch_size=a.G * a.B, num_generations=a.G,
         gradient_accumulation_steps=1, max_completion_length=a.max_new, temperature=a.temperature, top_p=1.0,
         learning_rate=a.lr, max_steps=a.steps, beta=0.0, loss_type="grpo", gradient_checkpointing=False,
-        use_cpu=True, bf16=False, logging_steps=1, save_strategy="no", report_to="none", seed=a.seed,
+        use_cpu=True, bf16=a.precision == "bf16", logging_steps=1, save_strategy="no", report_to="none", seed=a.seed,
         lr_scheduler_type="constant", warmup_steps=0, max_grad_norm=1.0, adam_beta2=0.99, weight_decay=0.0,
     )
     trainer = GRPOTrainer(model=str(default_model_dir()), reward_funcs=accuracy, args=cfg,
@@ -162,6 +163,11 @@ def main() -> None:
     ap.add_argument("--temperature", type=float, default=0.7)
     ap.add_argument("--lr", type=float, default=1e-5)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                    help="both sides: bf16 = reasonrl model.bf16=on (bf16 rollout copy + autocast), TRL bf16=True "
+                         "(autocast); only where the CPU has native bf16 (AVX512-BF16/AMX)")
+    ap.add_argument("--reasonrl-override", action="append", default=[], metavar="KEY=VALUE",
+                    help="an extra config override for the reasonrl side only (e.g. rollout.engine=vllm)")
     ap.add_argument("--n-train", type=int, default=400)
     ap.add_argument("--n-heldout", type=int, default=100)
     ap.add_argument("--last", type=int, default=5, help="steps averaged for the final reward")
@@ -179,7 +185,8 @@ def main() -> None:
     for side in ["reasonrl", "trl"]:
         out = work / f"{side}.json"
         cmd = [sys.executable, __file__, "--side", side, "--out", str(out)] + [
-            f"--{k.replace('_', '-')}={v}" for k, v in vars(a).items() if k not in ("side", "out")]
+            f"--{k.replace('_', '-')}={x}" for k, v in vars(a).items() if k not in ("side", "out")
+            for x in (v if isinstance(v, list) else [v])]
         print(f"== {side}: {' '.join(cmd[2:4])} ...", file=sys.stderr, flush=True)
         subprocess.run(cmd, check=True)
         res[side] = json.loads(out.read_text())
@@ -193,7 +200,7 @@ def _print_table(res: dict, a, base_acc: float) -> None:
 
     r, t = res["reasonrl"], res["trl"]
     print(f"\nGRPO on {TASK['name']} {TASK['kwargs']}, SmolLM2-135M-Instruct, {a.steps} steps, G={a.G}, B={a.B}, "
-          f"max_new={a.max_new}, T={a.temperature}, lr={a.lr}, beta=0, fp32, 2 threads; TRL {trl.__version__} "
+          f"max_new={a.max_new}, T={a.temperature}, lr={a.lr}, beta=0, {a.precision}, 2 threads; TRL {trl.__version__} "
           f"(pinned {TRL_VERSION}); held-out: {a.n_heldout} problems, greedy (base model: {base_acc:.3f})\n")
     rows = [("seconds / step", "s_per_step", False), ("rollout tokens / s", "rollout_tok_s", True),
             ("training tokens / s", "train_tok_s", True), ("peak RSS MB", "peak_rss_mb", False),

@@ -17,9 +17,15 @@ def test_active_copies_give_same_logits_and_restore_forward(tiny_model_dir):
             got = model(input_ids=ids).logits
             assert all("forward" in vars(m) for m in fast._buf)           # really patched
             assert all(b.is_contiguous() and b.shape == (m.in_features, m.out_features) for m, b in fast._buf.items())
-        assert not any("forward" in vars(m) for m in fast._buf)           # and restored
+            patched = list(fast._buf)
+        assert not any("forward" in vars(m) for m in patched)             # and restored
+        assert fast._buf == {}                                            # and the copies freed until the next rollout
     torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
-    assert len(fast._buf) >= 7 * model.config.num_hidden_layers
+    assert len(patched) >= 7 * model.config.num_hidden_layers
+    kept = TransposedLinears(model, keep_between=True)
+    with torch.no_grad(), kept.active():
+        pass
+    assert len(kept._buf) == len(patched)                                 # kept: reused by the next refresh
 
 
 def test_refresh_follows_every_optimizer_and_in_place_copy(tiny_model_dir):

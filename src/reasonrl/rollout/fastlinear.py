@@ -19,8 +19,12 @@ import torch
 class TransposedLinears:
     """One contiguous [in, out] copy per float32 CPU `nn.Linear` weight of `model`, kept between steps."""
 
-    def __init__(self, model: torch.nn.Module):
+    def __init__(self, model: torch.nn.Module, *, keep_between: bool = False):
         self.model = model
+        # keep_between=False frees the copies when the block ends: a trainer's update then runs without
+        # them resident (one fp32 model's worth: 513 MB for SmolLM2-135M); the next refresh re-copies every
+        # weight anyway, so keeping them saves only the allocation (benchmarks/memory.py measures both)
+        self.keep_between = keep_between
         self._buf: dict[torch.nn.Linear, torch.Tensor] = {}
         self.copied = 0  # weights copied by the last refresh
 
@@ -63,6 +67,8 @@ class TransposedLinears:
         finally:
             for m in patched:
                 del m.forward  # back to the class's forward
+            if not self.keep_between:
+                self._buf.clear()
 
 
 def _matmul_forward(wt: torch.Tensor, bias: torch.Tensor | None):

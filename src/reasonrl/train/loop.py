@@ -40,7 +40,7 @@ from reasonrl.train.distributed import Dist, NullLogger, gather_step, init_dist,
 from reasonrl.train.faults import fault_point
 from reasonrl.train.parallel import Strategy, get_strategy, launched_mode
 from reasonrl.train.runlog import RunLogger, peak_rss_mb, write_report_quietly
-from reasonrl.train.setup import build_model, build_reward_runner, default_run_dir, seed_everything
+from reasonrl.train.setup import build_model, build_reward_runner, default_run_dir, return_freed_memory, seed_everything
 from reasonrl.train.stop import StopRequest
 from reasonrl.train.update import update
 
@@ -283,6 +283,7 @@ def start(cfg: Config, resume: str | Path | None) -> tuple[Dist, Path, Path | No
     """This process's place in the job, the run directory (config saved there) and the checkpoint to resume."""
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
+    return_freed_memory()   # the update's peak must not sit on top of the rollout's freed memory (setup.py)
     dist = init_dist()  # rank 0 of 1 unless started by a launcher (see distributed.py)
     if cfg.rollout.prompts_per_step < dist.world:
         raise ValueError(f"rollout.prompts_per_step={cfg.rollout.prompts_per_step} < {dist.world} processes; "
