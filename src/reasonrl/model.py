@@ -162,6 +162,31 @@ def cpu_has_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def machine_description() -> str:
+    """One line naming the machine a run measured its figures on: CPU model, cores, the vector
+    extensions that change speed (AVX-512, native bf16, AMX), and the GPU if one is used. Speed figures
+    differ several-fold between the CPUs sessions see, so a figure without its machine is not comparable."""
+    import os
+
+    import torch
+
+    name, flags = "unknown CPU", set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and name == "unknown CPU":
+                name = value.strip()
+            elif key.strip() == "flags" and not flags:
+                flags = set(value.split())
+    except OSError:
+        pass
+    ext = [f for f in ("avx512f", "avx512_bf16", "amx_bf16") if f in flags] or (["avx2"] if "avx2" in flags else [])
+    line = f"{name}, {os.cpu_count()} cores" + (f" ({', '.join(ext)})" if ext else "")
+    if torch.cuda.is_available():
+        line += f"; GPU {torch.cuda.get_device_name(0)}"
+    return line
+
+
 def use_bf16(cfg) -> bool:
     """`model.bf16` resolved on this machine: a bf16 rollout copy and training autocast, or plain fp32."""
     import torch

@@ -67,6 +67,18 @@ def test_model_card_figures_come_from_the_run_files(tiny_run, tmp_path):
     assert "| machine | not recorded |" in card  # the run did not write it: no figure is made up
 
 
+def test_model_card_names_the_machine_the_run_recorded(tiny_run, tmp_path):
+    import json
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    summary = json.loads((run / "summary.json").read_text())
+    (run / "summary.json").write_text(json.dumps({**summary, "machine": "AMD EPYC, 2 cores (avx2)"}))
+    assert export_main([str(run), "--format", "hf", "--out", str(tmp_path / "hf")]) == 0
+    assert "| machine | AMD EPYC, 2 cores (avx2) |" in (tmp_path / "hf" / "README.md").read_text()
+
+
 def test_model_card_without_run_files_says_not_recorded():
     from reasonrl.export.hf import model_card
 

@@ -40,6 +40,10 @@ def test_loop_runs_logs_and_updates(tmp_path, tiny_model_dir, parity_reward):
     assert any("loss/pg" in l for l in lines), "no step had a group with reward variance"
     assert (run / "config.yaml").is_file() and (run / "samples.jsonl").stat().st_size > 0
     assert summary["steps"] == 4 and summary["heldout_before"] is not None
+    # the machine the figures were measured on, as the model card shows it: this CPU's name and core count
+    cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
+    saved = json.loads((run / "summary.json").read_text())
+    assert saved["machine"].startswith(f"{cpu}, {__import__('os').cpu_count()} cores")
     from reasonrl.model import latest_checkpoint
     ckpt = latest_checkpoint(run)
     assert ckpt.name == "step_000004"

@@ -28,7 +28,7 @@ from reasonrl.algos import get_advantage_fn, group_has_variance
 from reasonrl.config import Config, dump_config
 from reasonrl.eval.heldout import correctness, generate_and_score, reward_columns
 from reasonrl.jsonl import iter_jsonl
-from reasonrl.model import load_model, use_bf16
+from reasonrl.model import load_model, machine_description, use_bf16
 from reasonrl.rewards import RewardResult, format_ok, thinking_stats
 from reasonrl.rewards.runner import concat_results
 from reasonrl.rollout.base import RolloutEngine, Rollouts, SamplingParams, concat_rollouts
@@ -353,6 +353,7 @@ def finish(t: Trainer, p: Progress, heldout: list, logger, run_dir: Path) -> dic
         "heldout_before": before, "heldout_after": after, "heldout_n": len(heldout), "steps": p.step,
         "wall_s": p.elapsed_s, "s_per_step": p.elapsed_s / max(p.step, 1),
         "rollout_tokens_per_s": float(np.mean(speeds)) if speeds else None, "peak_rss_mb": peak_rss_mb(),
+        "machine": machine_description(),
     }
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     logger.close()
