@@ -4,8 +4,10 @@
 
 Rollout: the same 2 prompts x 8 samples, 48 tokens, T=0.7, same seed, through `DecodeEngine` with and without
 the transposed weight copies (rollout/fastlinear.py). Update: forward + backward over those two groups and
-an AdamW step, (a) one padded bucket + foreach AdamW + fresh grad buffers (the old path) against (b) length
-buckets + fused AdamW + reused grad buffers (the current path). Prints seconds per repetition and the ratios.
+an AdamW step, (a) one padded forward per group (the prompt repeated in every row, `padded_logprobs`) + foreach
+AdamW + fresh grad buffers (the old path) against (b) one packed tree forward per group (`group_logprobs`: the
+prompt once, no padding) + fused AdamW + reused grad buffers (the current path). Prints seconds per
+repetition and the ratios.
 """
 from __future__ import annotations
 
@@ -39,16 +41,13 @@ def main(reps: int = 3) -> None:
             roll[name].append(time.perf_counter() - t)
     print(f"rollout s: plain {[round(x, 2) for x in roll['plain']]}  transposed {[round(x, 2) for x in roll['transposed']]}")
 
-    one_bucket = lambda lengths, overhead=0.0: [list(range(len(lengths)))]  # noqa: E731
-    buckets = F.length_buckets
-
-    def update(opt, bucketed: bool, set_to_none: bool) -> float:
-        F.length_buckets = buckets if bucketed else one_bucket
+    def update(opt, packed: bool, set_to_none: bool) -> float:
+        fn = F.group_logprobs if packed else F.padded_logprobs
         t = time.perf_counter()
         opt.zero_grad(set_to_none=set_to_none)
         for g in range(2):
-            lp, _, _ = F.group_logprobs(model, ro.prompt_ids[g * 8], ro.completion_ids[g * 8 : (g + 1) * 8],
-                                        pad_id=tok.pad_token_id, with_entropy=True)
+            lp, _, _ = fn(model, ro.prompt_ids[g * 8], ro.completion_ids[g * 8 : (g + 1) * 8],
+                          pad_id=tok.pad_token_id, with_entropy=True)
             (lp.sum() * 1e-3).backward()
         opt.step()
         return time.perf_counter() - t
@@ -58,9 +57,8 @@ def main(reps: int = 3) -> None:
     new_opt = torch.optim.AdamW(model.parameters(), lr=1e-9, fused=True)
     upd = {"old": [], "new": []}
     for _ in range(reps):
-        upd["old"].append(update(old_opt, bucketed=False, set_to_none=True))
-        upd["new"].append(update(new_opt, bucketed=True, set_to_none=False))
-    F.length_buckets = buckets
+        upd["old"].append(update(old_opt, packed=False, set_to_none=True))
+        upd["new"].append(update(new_opt, packed=True, set_to_none=False))
     print(f"completion lengths {sorted(len(c) for c in ro.completion_ids)}")
     print(f"update s: old {[round(x, 2) for x in upd['old']]}  new {[round(x, 2) for x in upd['new']]}")
     med = statistics.median

@@ -1,6 +1,7 @@
 """The shared-prompt training forward must equal the plain padded forward: values and gradients."""
 from __future__ import annotations
 
+import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
@@ -31,27 +32,14 @@ def test_group_logprobs_equal_packed_values_and_grads(tiny_model_dir):
     assert lp_b[3].abs().sum() == 0  # the empty completion contributes nothing
 
 
-def test_length_buckets_cover_rows_once_and_cut_padding():
-    from reasonrl.train.forward import length_buckets
-
-    lengths = [48, 10, 9, 10, 11, 48, 2, 0]
-    b = length_buckets(lengths)
-    assert sorted(i for bucket in b for i in bucket) == list(range(len(lengths)))
-    padded = sum(len(bk) * max(max(lengths[i] for i in bk), 1) for bk in b)
-    assert padded < 0.6 * len(lengths) * 48                    # one bucket would pad every row to 48
-    assert [sorted(bk) for bk in b if 0 in bk] == [[0, 5]]     # the two long ones go together
-    assert length_buckets([7]) == [[0]] and length_buckets([3, 3, 3]) == [[0, 1, 2]]
-
-
-def test_group_logprobs_bucketed_equal_packed(tiny_model_dir):
-    """Several length buckets (one long completion, several short): still exact values and gradients."""
-    from reasonrl.train.forward import length_buckets
-
+@pytest.mark.parametrize("attn", ["sdpa", "eager"])
+def test_group_logprobs_mixed_lengths_equal_packed(tiny_model_dir, attn):
+    """Long and short completions in one packed row, under both mask kinds (SDPA: boolean; eager: additive):
+    each completion sees only the prompt and itself, so values and gradients equal the padded forward."""
     torch.manual_seed(1)
-    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, attn_implementation=attn)
     prompt = [5, 17, 300, 42]
     comps = [[11] * 30, [7, 8], [100, 200, 2], [9, 9], [31] * 29]
-    assert len(length_buckets([len(c) for c in comps])) >= 2
     adv = torch.tensor([1.0, -0.5, 0.25, 2.0, -1.0])
     batch = pack([prompt] * len(comps), comps, pad_id=2)
     lp_a, _ = completion_logprobs(model, batch)

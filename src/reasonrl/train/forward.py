@@ -7,8 +7,6 @@ the logits we need (no full-sequence logits over the prompt).
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
-from transformers import DynamicCache
 
 from reasonrl.algos import kl_k3, masked_mean, rollout_is_weights
 from reasonrl.rollout.batch import PackedBatch, pack
@@ -45,86 +43,78 @@ def completion_logprobs(
     return logprobs * batch.mask, entropy
 
 
-def length_buckets(lengths: list[int], overhead: float = 16.0) -> list[list[int]]:
-    """Split rows into buckets that minimise padded tokens: sum over buckets of (rows x longest + overhead).
+def tree_layout(P: int, lengths: list[int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One packed row for a prompt of P tokens followed by n completions of `lengths`, each completion
+    attending to the prompt and to its own earlier tokens only (a tree with the prompt as its trunk).
+    Returns (allowed [L, L] bool, position ids [L], source [sum lengths]: the packed index whose hidden
+    state predicts each completion token: the prompt's last token for a completion's first, then its own).
 
-    A padded token costs a full forward+backward (~13 ms for 135M params on 2 cores); an extra bucket
-    costs one more call whose small matmuls run slower, measured here at about 16 tokens' worth (8
-    samples, lengths [48, 20, 19, ..., 15]: forward+backward 6.9 s in one bucket, 5.4 s in two). Rows are
-    sorted longest first; an O(n^2) dynamic programme over the cut points finds the optimum.
-
-    >>> length_buckets([48, 3, 4, 2])      # one rambling sample no longer pads the three short ones to 48
-    [[0], [2, 1, 3]]
-    >>> length_buckets([5, 5, 4, 5])       # nearly equal lengths: one call is cheaper than two
-    [[0, 1, 3, 2]]
+    >>> allowed, pos, src = tree_layout(2, [2, 1])     # row: p0 p1 | a0 a1 | b0
+    >>> allowed.int().tolist()
+    [[1, 0, 0, 0, 0], [1, 1, 0, 0, 0], [1, 1, 1, 0, 0], [1, 1, 1, 1, 0], [1, 1, 0, 0, 1]]
+    >>> pos.tolist(), src.tolist()
+    ([0, 1, 2, 3, 2], [1, 2, 1])
     """
-    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
-    L = [max(1, lengths[i]) for i in order]
-    n = len(L)
-    best, cut = [0.0] + [float("inf")] * n, [0] * (n + 1)      # best[j]: cost of the first j sorted rows
-    for j in range(1, n + 1):
-        for i in range(j):                                      # bucket = sorted rows i..j-1, longest is L[i]
-            c = best[i] + (j - i) * L[i] + overhead
-            if c < best[j]:
-                best[j], cut[j] = c, i
-    out, j = [], n
-    while j > 0:
-        out.append(order[cut[j] : j])
-        j = cut[j]
-    return out[::-1]
+    seg = torch.cat([torch.full((P,), -1)] + [torch.full((n,), i) for i, n in enumerate(lengths)])  # -1: prompt
+    pos = torch.cat([torch.arange(P)] + [torch.arange(P, P + n) for n in lengths])
+    L = len(seg)
+    causal = torch.arange(L)[:, None] >= torch.arange(L)[None, :]
+    allowed = causal & ((seg[None, :] == -1) | (seg[:, None] == seg[None, :]))
+    starts = [P + sum(lengths[:i]) for i in range(len(lengths))]
+    src = [torch.cat([torch.tensor([P - 1]), s + torch.arange(n - 1)]) for s, n in zip(starts, lengths) if n]
+    return allowed, pos, torch.cat(src) if src else torch.zeros(0, dtype=torch.long)
+
+
+def _mask_for(model, allowed: torch.Tensor) -> torch.Tensor:
+    """`allowed` as the 4D mask the model's attention takes as-is: boolean for SDPA/flex (True = attend),
+    additive float (0 / most negative) for eager attention, which adds the mask to the scores."""
+    if getattr(model.config, "_attn_implementation", "sdpa") == "eager":
+        return torch.zeros(allowed.shape, dtype=model.dtype).masked_fill(~allowed, torch.finfo(model.dtype).min)[None, None]
+    return allowed[None, None]
 
 
 def group_logprobs(
     model, prompt: list[int], completions: list[list[int]], pad_id: int, *, temperature: float = 1.0,
     bf16: bool = False, with_entropy: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
-    """Like `completion_logprobs` for n completions of ONE prompt, encoding the prompt once.
+    """Like `completion_logprobs` for n completions of ONE prompt, in ONE forward with no padding.
 
-    The prompt's forward runs once (batch 1) with autograd on; its KV cache is repeated for the
-    completions, which attend to it; gradients flow back through the repeat into that single prompt
-    forward, so the result and its gradient are exact. Completions run in length buckets
-    (`length_buckets`), each padded only to its own longest row: padding is computed like real tokens,
-    and one 48-token sample would otherwise make seven 10-token ones cost 48 each.
+    The prompt and all completions are packed into one row (`tree_layout`): the prompt is encoded once,
+    every completion attends to it and to itself, position ids restart after the prompt for each
+    completion, so each token sees exactly what it sees in its own padded row: values and gradients are
+    exact. Against encoding the prompt once and then running padded length buckets on its repeated KV cache
+    (the previous path), one call means one gradient contribution per weight per group instead of one per
+    bucket (the autograd engine sums those out of place), one embedding backward instead of one per call
+    (each fills a vocab-sized buffer), no padded tokens, and taller matmuls: forward + backward + AdamW step
+    of two groups on the 2-core EPYC 5.6-6.5 s -> 2.6-3.3 s (benchmarks/levers.py).
+    The LM head runs only on the hidden states that predict a completion token (`logits_to_keep` indices).
     Returns (logprobs [n, T], entropy [n, T] or None, mask [n, T]).
     """
     n, P = len(completions), len(prompt)
-    T = max(1, max(len(c) for c in completions))
-    comp = torch.full((n, T), pad_id, dtype=torch.long)
-    mask = torch.zeros((n, T), dtype=torch.float32)
-    for i, c in enumerate(completions):
-        if c:
-            comp[i, : len(c)] = torch.tensor(c)
-            mask[i, : len(c)] = 1
+    lengths = [len(c) for c in completions]
+    T = max(1, max(lengths))
     dev = model.device  # cpu, or this rank's GPU
-    comp, mask = comp.to(dev), mask.to(dev)
-    rows_lp: list[torch.Tensor | None] = [None] * n
-    rows_ent: list[torch.Tensor | None] = [None] * n
+    allowed, pos, src = tree_layout(P, lengths)
+    ids = torch.tensor([prompt + [t for c in completions for t in c]], device=dev)        # [1, L]
+    targets = torch.tensor([t for c in completions for t in c], dtype=torch.long, device=dev)
     with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
-        head = model(input_ids=torch.tensor([prompt], device=dev), use_cache=True, logits_to_keep=1)
-        kv = [(layer.keys, layer.values) for layer in head.past_key_values.layers]   # [1, H, P, D] each
-        first = head.logits[:, -1:]                                                  # [1, 1, V] predicts token 0
-        for idx in length_buckets([len(c) for c in completions]):
-            nb, Tb = len(idx), max(1, max(len(completions[i]) for i in idx))
-            ids, m = comp[idx, :Tb], mask[idx, :Tb]                                  # [nb, Tb]
-            cache = DynamicCache(ddp_cache_data=[(k.expand(nb, -1, -1, -1), v.expand(nb, -1, -1, -1)) for k, v in kv],
-                                 config=model.config)                                # differentiable, no copy
-            attn = torch.cat([torch.ones(nb, P, dtype=torch.long, device=dev), m.long()], 1)  # [nb, P+Tb]
-            body = model(input_ids=ids, attention_mask=attn, position_ids=torch.arange(P, P + Tb, device=dev).expand(nb, Tb),
-                         past_key_values=cache, use_cache=True)
-            logits = torch.cat([first.expand(nb, 1, -1), body.logits[:, :-1]], dim=1).float() / temperature  # [nb, Tb, V]
-            lse = torch.logsumexp(logits, dim=-1)                                    # [nb, Tb]
-            lp = logits.gather(-1, ids.unsqueeze(-1)).squeeze(-1) - lse              # [nb, Tb]
-            ent = None
-            if with_entropy:
-                with torch.no_grad():
-                    ent = lse - (torch.softmax(logits, dim=-1) * logits).sum(-1)
-            for r, i in enumerate(idx):
-                rows_lp[i] = F.pad(lp[r], (0, T - Tb))
-                if ent is not None:
-                    rows_ent[i] = F.pad(ent[r], (0, T - Tb))
-    logprobs = torch.stack(rows_lp)                                                  # [n, T]
-    entropy = torch.stack(rows_ent) if with_entropy else None
-    return logprobs * mask, entropy, mask
+        out = model(input_ids=ids, attention_mask=_mask_for(model, allowed).to(dev), position_ids=pos[None].to(dev),
+                    logits_to_keep=src.to(dev), use_cache=False)
+    logits = out.logits[0].float() / temperature                                          # [sum lengths, V]
+    lse = torch.logsumexp(logits, dim=-1)
+    flat = logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1) - lse                     # [sum lengths]
+    mask = torch.zeros((n, T), dtype=torch.float32, device=dev)
+    for i, k in enumerate(lengths):
+        mask[i, :k] = 1
+    where = mask.bool()
+    # scatter the packed values into [n, T] (row-major order = packing order); differentiable
+    logprobs = torch.zeros((n, T), dtype=flat.dtype, device=dev).masked_scatter(where, flat)
+    entropy = None
+    if with_entropy:
+        with torch.no_grad():
+            ent = lse - (torch.softmax(logits, dim=-1) * logits).sum(-1)
+            entropy = torch.zeros((n, T), dtype=ent.dtype, device=dev).masked_scatter(where, ent)
+    return logprobs, entropy, mask
 
 
 def padded_logprobs(
