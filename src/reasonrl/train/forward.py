@@ -68,8 +68,9 @@ def tree_layout(P: int, lengths: list[int]) -> tuple[torch.Tensor, torch.Tensor,
 def _mask_for(model, allowed: torch.Tensor) -> torch.Tensor:
     """`allowed` as the 4D mask the model's attention takes as-is: boolean for SDPA/flex (True = attend),
     additive float (0 / most negative) for eager attention, which adds the mask to the scores."""
-    if getattr(model.config, "_attn_implementation", "sdpa") == "eager":
-        return torch.zeros(allowed.shape, dtype=model.dtype).masked_fill(~allowed, torch.finfo(model.dtype).min)[None, None]
+    if getattr(getattr(model, "config", None), "_attn_implementation", "sdpa") == "eager":
+        dtype = next(model.parameters()).dtype
+        return torch.zeros(allowed.shape, dtype=dtype).masked_fill(~allowed, torch.finfo(dtype).min)[None, None]
     return allowed[None, None]
 
 
@@ -121,8 +122,8 @@ def padded_logprobs(
     model, prompt: list[int], completions: list[list[int]], pad_id: int, *, temperature: float = 1.0,
     bf16: bool = False, with_entropy: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
-    """`group_logprobs` in ONE padded forward (the prompt repeated in every row): always one model call,
-    which sharded training (FSDP) needs, as every rank must make the same calls. Same returns."""
+    """`group_logprobs` as one padded forward with the prompt repeated in every row: the plain layout, kept
+    as the baseline `benchmarks/levers.py` measures the packed row against. Same returns."""
     b = pack([prompt] * len(completions), completions, pad_id)
     dev = model.device
     b = PackedBatch(b.input_ids.to(dev), b.attention_mask.to(dev), b.mask.to(dev), b.prompt_len)

@@ -21,7 +21,7 @@ import torch
 
 from reasonrl.rollout.registry import build_engine
 from reasonrl.train.distributed import Dist
-from reasonrl.train.forward import group_logprobs, padded_logprobs
+from reasonrl.train.forward import group_logprobs
 from reasonrl.train.setup import build_optimizer
 
 
@@ -126,11 +126,10 @@ def dummy_forward(model, pad_id: int) -> torch.Tensor:
 
 class Sharded(Strategy):
     """What FSDP and ZeRO share. Every forward and backward runs collectives, so every rank must make the same
-    model calls in the same order: a micro-batch is ONE padded forward (`padded_logprobs`, whose call count
-    does not depend on the lengths), and a rank with fewer micro-batches than the longest rank runs zero-loss
-    dummies after its own (`micro_batches`). The rollout engine samples from a full copy (`GatheredEngine`)."""
-
-    logprobs_fn = staticmethod(padded_logprobs)
+    model calls in the same order: a micro-batch is ONE forward (`group_logprobs` packs it into one row, so
+    the call count does not depend on the lengths), and a rank with fewer micro-batches than the longest rank
+    runs zero-loss dummies after its own (`micro_batches`). The rollout engine samples from a full copy
+    (`GatheredEngine`)."""
 
     def __init__(self, dist: Dist, **kw):
         super().__init__(dist, **kw)

@@ -7,8 +7,8 @@ What changes against the DDP path (ddp.py), and why:
   `fsdp_reshard_after_forward: true` also frees each layer's gathered weights after its forward (ZeRO-3's
   memory); `false` keeps them until the backward (ZeRO-2's: less traffic, more memory);
 - each layer's forward all-gathers its weights and each backward reduce-scatters its gradients, so every rank
-  must make the same calls in the same order: a micro-batch is ONE padded forward (not forward.py's
-  shared-prompt buckets, whose call count depends on the lengths), and ranks with fewer micro-batches run
+  must make the same calls in the same order: a micro-batch is ONE forward (forward.py packs the prompt and
+  its completions into one row, whatever their lengths), and ranks with fewer micro-batches run
   zero-loss dummies until all have run the longest rank's count (base.Sharded.micro_batches);
 - gradients are SUMMED over ranks (divide factor 1, not FSDP's mean): the loss is already divided by the
   global counts, as on the DDP path;
