@@ -1,16 +1,18 @@
-"""Decoding through transposed weight copies must change nothing but speed."""
+"""Decoding through the per-batch-size matmul layouts must change nothing but speed."""
 from __future__ import annotations
 
 import torch
 from transformers import AutoModelForCausalLM
 
-from reasonrl.rollout.fastlinear import TransposedLinears
+import pytest
+
+from reasonrl.rollout.fastlinear import LAYOUTS, TUNE_ROWS, DecodeLinears
 
 
 def test_active_copies_give_same_logits_and_restore_forward(tiny_model_dir):
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
     ids = torch.randint(0, model.config.vocab_size, (3, 9))
-    fast = TransposedLinears(model)
+    fast = DecodeLinears(model, layout="transposed")
     with torch.no_grad():
         want = model(input_ids=ids).logits
         with fast.active():
@@ -22,7 +24,7 @@ def test_active_copies_give_same_logits_and_restore_forward(tiny_model_dir):
         assert fast._buf == {}                                            # and the copies freed until the next rollout
     torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
     assert len(patched) >= 7 * model.config.num_hidden_layers
-    kept = TransposedLinears(model, keep_between=True)
+    kept = DecodeLinears(model, layout="transposed", keep_between=True)
     with torch.no_grad(), kept.active():
         pass
     assert len(kept._buf) == len(patched)                                 # kept: reused by the next refresh
@@ -31,7 +33,7 @@ def test_active_copies_give_same_logits_and_restore_forward(tiny_model_dir):
 def test_refresh_follows_every_optimizer_and_in_place_copy(tiny_model_dir):
     """Fused AdamW updates in place without bumping `_version`: the copies must follow it anyway."""
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
-    fast = TransposedLinears(model)
+    fast = DecodeLinears(model, layout="transposed")
     fast.refresh()
     n_all = fast.copied
     assert n_all > 0
@@ -56,3 +58,55 @@ def test_refresh_follows_every_optimizer_and_in_place_copy(tiny_model_dir):
         with fast.active():
             got = model(input_ids=ids).logits
     torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_every_layout_gives_the_same_logits_for_prefill_and_decode_rows(tiny_model_dir, layout):
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
+    fast = DecodeLinears(model, layout=layout)
+    for shape in ((5, 1), (1, 3), (2, 40)):          # decode-sized row counts and one beyond TUNE_ROWS (prefill)
+        ids = torch.randint(0, model.config.vocab_size, shape)
+        with torch.no_grad():
+            want = model(input_ids=ids).logits
+            with fast.active(max_rows=5):
+                got = model(input_ids=ids).logits
+        torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+    assert (fast.copied > 0) == (layout == "transposed")  # only the transposed layout keeps copies
+
+
+def test_auto_times_each_row_count_and_copies_only_when_chosen(tiny_model_dir, monkeypatch):
+    import reasonrl.rollout.fastlinear as fl
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
+    calls = []
+    slow = {"transposed": 1e-3, "weight_major": 0.0, "linear": 2e-3}  # make weight_major win everywhere
+    for name, f in list(fl._FORWARDS.items()):
+        def timed(x, w, wt, f=f, name=name):
+            calls.append((name, x.shape[0]))
+            import time
+            end = time.perf_counter() + slow[name] / 50
+            while time.perf_counter() < end:
+                pass
+            return f(x, w, wt)
+        monkeypatch.setitem(fl._FORWARDS, name, timed)
+    fast = DecodeLinears(model)
+    ids = torch.randint(0, model.config.vocab_size, (3, 1))
+    with torch.no_grad():
+        want = model(input_ids=ids).logits
+        with fast.active(max_rows=3):
+            got = model(input_ids=ids).logits
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+    assert {r for _, r in calls} == {1, 2, 3, 4}                            # each count up to 3, and the next bucket
+    assert fast.choice == {r: "weight_major" for r in (1, 2, 3, 4)}
+    assert fast._buf == {} and fast.tune_seconds > 0
+    n = len(calls)
+    with torch.no_grad(), fast.active(max_rows=3):
+        pass
+    assert len(calls) == n and fast.copied == 0                              # tuned once; no copies after
+    assert {r for _, r in calls[:n]} <= set(TUNE_ROWS)
+
+
+def test_unknown_layout_is_one_line_error(tiny_model_dir):
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    with pytest.raises(ValueError, match="unknown decode layout 'fast'; valid: auto, transposed"):
+        DecodeLinears(model, layout="fast")
