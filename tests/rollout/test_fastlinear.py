@@ -97,7 +97,8 @@ def test_auto_times_each_row_count_and_copies_only_when_chosen(tiny_model_dir, m
             got = model(input_ids=ids).logits
     torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
     assert {r for _, r in calls} == {1, 2, 3, 4}                            # each count up to 3, and the next bucket
-    assert fast.choice == {r: "weight_major" for r in (1, 2, 3, 4)}
+    shapes = {(m.in_features, m.out_features) for m in model.modules() if type(m) is torch.nn.Linear}
+    assert fast.choice == {(*sh, r): "weight_major" for sh in shapes for r in (1, 2, 3, 4)}
     assert fast._buf == {} and fast.tune_seconds > 0
     n = len(calls)
     with torch.no_grad(), fast.active(max_rows=3):

@@ -35,7 +35,21 @@ def sample_next(logits: torch.Tensor, temperature: float, top_p: float, generato
         outside = sorted_p.cumsum(-1) - sorted_p >= top_p                  # keep the smallest prefix with mass >= top_p
         sorted_p = sorted_p.masked_fill(outside, 0.0)
         probs = torch.zeros_like(probs).scatter_(-1, idx, sorted_p)
-    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+    return inverse_cdf(probs, generator)
+
+
+def inverse_cdf(probs: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """One draw per row of the (unnormalised) distribution `probs` [N, V]: the first index whose cumulative
+    mass exceeds a uniform. One random number per row; `torch.multinomial` draws V exponentials per row,
+    which cost more than the softmax itself at a 49k vocabulary (15 ms of a ~70 ms decode step on 2 cores).
+    A zero-mass index is never drawn (its cumulative mass equals its predecessor's).
+
+    >>> inverse_cdf(torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 2.0]])).tolist()
+    [1, 2]
+    """
+    cdf = probs.cumsum(-1)
+    u = torch.rand(probs.shape[0], 1, generator=generator, device=probs.device) * cdf[:, -1:]
+    return torch.searchsorted(cdf, u, right=True).squeeze(-1).clamp_(max=probs.shape[-1] - 1)
 
 
 def sample_groups(logits: torch.Tensor, groups: torch.Tensor, gens: list[torch.Generator], temperature: float,

@@ -9,9 +9,9 @@ on M far more than on the arithmetic:
 Measured over all of SmolLM2-135M's linears, weights read from RAM (2 threads):
 - Intel Xeon (AVX-512): `transposed` 2-4x faster than `linear` at M=16 (1536x576 0.9 -> 0.27 ms);
 - AMD EPYC (AVX2): `transposed` 81 ms at M=4, `weight_major` 33 ms, but `transposed` wins at M=1 (43 vs 51).
-So `layout="auto"` times each layout once per row count on the model's own weights (`tune`, a few seconds at
-the first rollout) and decodes each step with that row count's winner; copies exist only if some row count
-chose `transposed`. The three give the same float32 values up to summation order: rollouts sample the trained
+So `layout="auto"` times each layout per weight shape and row count on the model's own weights (`tune`, a few
+seconds at the first rollout) and decodes each step with the winners; a weight is copied only if its shape
+chose `transposed` for some row count. The three give the same float32 values up to summation order: rollouts sample the trained
 policy (tests/rollout/test_fastlinear.py). Storing the trainer's weights transposed instead made its backward
 ~25% slower (gradients come out [out, in]), so the rollout gets its own copy.
 """
@@ -26,19 +26,21 @@ import torch.nn.functional as F
 
 LAYOUTS = ("transposed", "weight_major", "linear")
 TUNE_ROWS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)  # row counts timed; a count between two uses the next one up
-# a copy costs one strided read of every weight per rollout: `transposed` must beat the no-copy layouts by this
-COPY_MARGIN = 0.9
+# a copy costs one strided read of every weight per rollout (~0.3 s for 135M params, what ~40 decode steps
+# save at a 15% gain): `transposed` must beat the no-copy layouts by 25% to be worth it
+COPY_MARGIN = 0.75
 
 
 def _bucket(m: int) -> int:
-    return next((r for r in TUNE_ROWS if r >= m), 0)  # 0 = larger than any tuned count (a prefill)
+    return next((r for r in TUNE_ROWS if r >= m), 10**9)  # beyond every tuned count (a prefill): never tuned
 
 
 class DecodeLinears:
-    """The float32 CPU `nn.Linear`s of `model`, re-routed inside `active()` to the layout chosen per row count.
+    """The float32 CPU `nn.Linear`s of `model`, re-routed inside `active()` to the layout chosen per weight shape
+    and row count.
 
-    layout: one of LAYOUTS for every row count, or "auto" (tuned at the first `active()`). Prefill-sized
-    inputs (more rows than TUNE_ROWS covers) always use `linear`.
+    layout: one of LAYOUTS for every shape and row count, or "auto" (tuned at the first `active()`).
+    Prefill-sized inputs (more rows than TUNE_ROWS covers) always use `linear`.
     """
 
     def __init__(self, model: torch.nn.Module, *, layout: str = "auto", keep_between: bool = False):
@@ -49,7 +51,8 @@ class DecodeLinears:
         # keep_between=False frees the copies when the block ends: a trainer's update then runs without them
         # resident (513 MB for SmolLM2-135M); the next refresh re-copies every weight anyway
         self.keep_between = keep_between
-        self.choice: dict[int, str] = {} if layout == "auto" else {r: layout for r in TUNE_ROWS}
+        self.choice: dict[tuple[int, int, int], str] = {}  # (in, out, row bucket) -> layout, when auto
+        self.tuned_rows = 0
         self.tune_seconds = 0.0
         self._buf: dict[torch.nn.Linear, torch.Tensor] = {}
         self.copied = 0  # weights copied by the last refresh
@@ -59,19 +62,26 @@ class DecodeLinears:
             if type(m) is torch.nn.Linear and m.weight.dtype == torch.float32 and m.weight.device.type == "cpu":
                 yield m
 
-    def needs_copies(self) -> bool:
-        return not self.choice or "transposed" in self.choice.values()
+    def pick(self, shape: tuple[int, int], rows: int) -> str:
+        if self.layout != "auto":
+            return self.layout
+        return self.choice.get((*shape, _bucket(rows)), "linear")
+
+    def _needs_copy(self, m: torch.nn.Linear) -> bool:
+        if self.layout != "auto":
+            return self.layout == "transposed"
+        return any(v == "transposed" for (i, o, _), v in self.choice.items() if (i, o) == _shape(m))
 
     @torch.no_grad()
     def refresh(self, force: bool = False) -> None:
-        """Copy the current weights in (only if some row count uses them, or `force`); tied weights once."""
-        self.copied = 0
-        if not (force or self.needs_copies()):
-            self._buf.clear()
-            return
+        """Copy in the current weights some row count decodes through (all of them if `force`); tied weights once."""
         by_weight: dict[int, torch.Tensor] = {}
+        self.copied = 0
         for m in self._linears():
             w = m.weight
+            if not (force or self._needs_copy(m)):
+                self._buf.pop(m, None)
+                continue
             if id(w) in by_weight:
                 self._buf[m] = by_weight[id(w)]
                 continue
@@ -87,39 +97,45 @@ class DecodeLinears:
             self.copied += 1
 
     @torch.no_grad()
-    def tune(self, max_rows: int = 16, rounds: int = 2) -> dict[int, str]:
-        """Time one pass over every linear per (row count <= max_rows, layout) on the real weights, interleaved
-        `rounds` times (min kept), and record each count's fastest. Needs the copies (`refresh` first)."""
+    def tune(self, max_rows: int = 16, rounds: int = 2) -> dict[tuple[int, int, int], str]:
+        """Per weight shape and row count <= max_rows, time every layout over all the model's linears of that
+        shape (real weights, so read from RAM as in decoding), interleaved `rounds` times (min kept); record the
+        fastest. Needs the copies (`refresh(force=True)` first)."""
         t0 = time.perf_counter()
-        mods = list(self._buf) or list(self._linears())
+        mods = list(self._linears())
         rows = [r for r in TUNE_ROWS if r <= max(1, max_rows)]
         rows += [r for r in TUNE_ROWS if r > max_rows][:1]  # the bucket max_rows falls in
-        best: dict[tuple[int, str], float] = {}
+        best: dict[tuple[int, int, int, str], float] = {}
         gen = torch.Generator().manual_seed(0)  # not the global RNG: tuning must not change what a seed samples
         for _ in range(rounds):
             for r in rows:
                 xs = {k: torch.randn(r, k, generator=gen) for k in {m.in_features for m in mods}}
                 for name in LAYOUTS:
-                    t = time.perf_counter()
+                    spent: dict[tuple[int, int], float] = {}
                     for m in mods:
+                        t = time.perf_counter()
                         _FORWARDS[name](xs[m.in_features], m.weight, self._buf.get(m))
-                    dt = time.perf_counter() - t
-                    best[r, name] = min(best.get((r, name), dt), dt)
-        for r in rows:
-            plain = min(("weight_major", "linear"), key=lambda n: best[r, n])
-            self.choice[r] = "transposed" if best[r, "transposed"] < COPY_MARGIN * best[r, plain] else plain
+                        spent[_shape(m)] = spent.get(_shape(m), 0.0) + time.perf_counter() - t
+                    for shape, dt in spent.items():
+                        key = (*shape, r, name)
+                        best[key] = min(best.get(key, dt), dt)
+        for shape in {_shape(m) for m in mods}:
+            for r in rows:
+                plain = min(("weight_major", "linear"), key=lambda n: best[(*shape, r, n)])
+                fast = best[(*shape, r, "transposed")] < COPY_MARGIN * best[(*shape, r, plain)]
+                self.choice[(*shape, r)] = "transposed" if fast else plain
+        self.tuned_rows = max(rows)
         self.tune_seconds = time.perf_counter() - t0
         return dict(self.choice)
 
     @contextmanager
     def active(self, max_rows: int = 16):
         """Inside the block every Linear routes by row count through fresh copies; restored on exit."""
-        untuned = not all(_bucket(r) in self.choice for r in (1, max_rows))
+        untuned = self.layout == "auto" and self.tuned_rows < _bucket(min(max_rows, TUNE_ROWS[-1]))
         self.refresh(force=untuned)
         if untuned:
             self.tune(max_rows)
-            if not self.needs_copies():
-                self._buf.clear()
+            self.refresh()  # drop the copies no shape chose
         patched = []
         try:
             for m in self._linears():
@@ -133,14 +149,20 @@ class DecodeLinears:
                 self._buf.clear()
 
     def _forward(self, w: torch.Tensor, wt: torch.Tensor | None, bias: torch.Tensor | None):
-        choice = self.choice
+        shape, pick = (w.shape[1], w.shape[0]), self.pick
 
         def forward(x: torch.Tensor) -> torch.Tensor:
             rows = x.numel() // x.shape[-1]
-            name = choice.get(_bucket(rows), "linear")
+            name = pick(shape, rows)
+            if name == "transposed" and wt is None:  # a row count beyond the tuned ones (prefill) picks linear
+                name = "linear"
             y = _FORWARDS[name](x.reshape(rows, x.shape[-1]), w, wt).reshape(*x.shape[:-1], w.shape[0])
             return y if bias is None else y + bias
         return forward
+
+
+def _shape(m: torch.nn.Linear) -> tuple[int, int]:
+    return m.in_features, m.out_features
 
 
 _FORWARDS: dict[str, Callable[[torch.Tensor, torch.Tensor, torch.Tensor | None], torch.Tensor]] = {
