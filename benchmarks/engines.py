@@ -10,8 +10,9 @@ transformers forward of the same sampled tokens): the max absolute per-token dif
 logged in training as kl/rollout_vs_train. Speeds are reported as
 ratios to our decode loop (`hf`) measured in the same run: this 2-core machine is shared, absolute tok/s drift.
 
-Engines: hf = our decode loop (fp32, transposed weights: the default), hf_plain = the same without the
-transposed copies, hf_int8 = the loop over a dynamically int8-quantised copy (fbgemm), hf_bf16 = a bf16
+Engines: hf = our decode loop (fp32, matmul layout tuned per weight shape and batch size: the default),
+hf_plain = the same through the model's own Linear forward, hf_transposed = transposed weight copies for every
+batch size (the default before the tuning), hf_int8 = the loop over a dynamically int8-quantised copy (fbgemm), hf_bf16 = a bf16
 copy (emulated on CPUs without AVX512-BF16, ~1 GFLOP/s on the AVX2 EPYC: default shape only, not in the default list), vllm = vLLM's CPU build.
 Ends with one key=value line.
 """
@@ -49,6 +50,7 @@ def _vllm(model, tok):
 ENGINES = {
     "hf": lambda m, t: DecodeEngine(m, t),
     "hf_plain": lambda m, t: DecodeEngine(m, t, transposed_weights=False),
+    "hf_transposed": lambda m, t: DecodeEngine(m, t, layout="transposed"),
     "hf_int8": _int8,
     "hf_bf16": lambda m, t: DecodeEngine(m, t, dtype=torch.bfloat16, transposed_weights=False),
     "vllm": _vllm,

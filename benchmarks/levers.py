@@ -2,8 +2,10 @@
 
     .venv/bin/python benchmarks/levers.py        # ~2 minutes on 2 cores
 
-Rollout: the same 2 prompts x 8 samples, 48 tokens, T=0.7, same seed, through `DecodeEngine` with and without
-the transposed weight copies (rollout/fastlinear.py). Update: forward + backward over those two groups and
+Rollout: the same 2 prompts x 8 samples, 48 tokens, T=0.7, same seed, through `DecodeEngine` with the model's
+own Linear forward (plain), with the transposed weight copies for every batch size (the previous default), and
+with the layout tuned per weight shape and batch size (auto, the default; rollout/fastlinear.py; its tuning
+runs before the timed repetitions). Update: forward + backward over those two groups and
 an AdamW step, (a) one padded forward per group (the prompt repeated in every row, `padded_logprobs`) + foreach
 AdamW + fresh grad buffers (the old path) against (b) one packed tree forward per group (`group_logprobs`: the
 prompt once, no padding) + fused AdamW + reused grad buffers (the current path). Prints seconds per
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from dataclasses import replace
 
 import torch
 
@@ -31,7 +34,9 @@ def main(reps: int = 3) -> None:
     prompts = [render_prompt(tok, p, "plain", "en")[0] for p in load_task(cfg.task).train[:2]]
     sp = SamplingParams(n=8, max_new_tokens=48, temperature=0.7, top_p=1.0)
     engines = {"plain": DecodeEngine(model, tok, transposed_weights=False),
-               "transposed": DecodeEngine(model, tok, transposed_weights=True)}
+               "transposed": DecodeEngine(model, tok, layout="transposed"),
+               "auto": DecodeEngine(model, tok, layout="auto")}
+    engines["auto"].generate(prompts[:1], replace(sp, n=1, max_new_tokens=1))  # tune outside the timing
     roll: dict[str, list[float]] = {k: [] for k in engines}
     for rep in range(reps):
         for name, eng in engines.items():
@@ -39,7 +44,8 @@ def main(reps: int = 3) -> None:
             t = time.perf_counter()
             ro = eng.generate(prompts, sp)
             roll[name].append(time.perf_counter() - t)
-    print(f"rollout s: plain {[round(x, 2) for x in roll['plain']]}  transposed {[round(x, 2) for x in roll['transposed']]}")
+    print("rollout s: " + "  ".join(f"{k} {[round(x, 2) for x in v]}" for k, v in roll.items()))
+    print(f"auto tuning {engines['auto']._fast.tune_seconds:.1f} s")
 
     def update(opt, packed: bool, set_to_none: bool) -> float:
         fn = F.group_logprobs if packed else F.padded_logprobs
@@ -62,7 +68,8 @@ def main(reps: int = 3) -> None:
     print(f"completion lengths {sorted(len(c) for c in ro.completion_ids)}")
     print(f"update s: old {[round(x, 2) for x in upd['old']]}  new {[round(x, 2) for x in upd['new']]}")
     med = statistics.median
-    print(f"rollout_speedup={med(roll['plain']) / med(roll['transposed']):.2f} "
+    print(f"rollout_speedup={med(roll['plain']) / med(roll['auto']):.2f} "
+          f"auto_vs_transposed={med(roll['transposed']) / med(roll['auto']):.2f} "
           f"update_speedup={med(upd['old']) / med(upd['new']):.2f}")
 
 

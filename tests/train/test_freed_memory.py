@@ -27,3 +27,34 @@ def test_freed_tensors_leave_resident_memory():
                                        check=True).stdout) for mode in ("off", "on")}
     assert held["off"] > 150, held   # glibc's default keeps the freed 200 MB resident (the heap cannot shrink past `keep`)
     assert held["on"] < 20, held     # with it, each temporary had its own mapping and went back to the OS
+
+
+REUSED = r'''
+import os, torch
+from reasonrl.train.setup import heap_reused, return_freed_memory
+def rss_mb():
+    return int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+def phase():
+    keep, temp = [], []
+    for _ in range(200):
+        temp.append(torch.ones(2**18))
+        keep.append(torch.ones(8192))
+    del temp
+    return keep
+assert return_freed_memory()
+base = rss_mb()
+with heap_reused():
+    kept = phase()
+    inside = rss_mb() - base
+after_block = rss_mb() - base
+kept2 = phase()
+print(inside, after_block, rss_mb() - base - after_block)
+'''
+
+
+def test_heap_reused_keeps_memory_inside_the_block_and_trims_it_after():
+    out = subprocess.run([sys.executable, "-c", REUSED], capture_output=True, text=True, check=True).stdout
+    inside, after_block, next_phase = map(float, out.split())
+    assert inside > 150, out          # the block really switched to reuse: the freed temporaries stayed resident
+    assert after_block < 20, out      # and malloc_trim handed them back at its end
+    assert next_phase < 50, out       # the return_freed_memory setting is back for the next phase (~200 if not)

@@ -40,7 +40,8 @@ from reasonrl.train.distributed import Dist, NullLogger, gather_step, init_dist,
 from reasonrl.train.faults import fault_point
 from reasonrl.train.parallel import Strategy, get_strategy, launched_mode
 from reasonrl.train.runlog import RunLogger, peak_rss_mb, write_report_quietly
-from reasonrl.train.setup import build_model, build_reward_runner, default_run_dir, return_freed_memory, seed_everything
+from reasonrl.train.setup import (build_model, build_reward_runner, default_run_dir, heap_reused, return_freed_memory,
+                                  seed_everything)
 from reasonrl.train.stop import StopRequest
 from reasonrl.train.update import update
 
@@ -91,7 +92,8 @@ def sample_round(t: Trainer, problems: list, seeds: list[int] | None) -> tuple[l
                             stop=rc.stop, seeds=dist.shard(seeds) if seeds else None,
                             logprobs=rc.return_logprobs or cfg.algo.rollout_correction != "none")
     mine = dist.shard(rendered)                                              # whole groups: this rank's prompts
-    rollouts = t.engine.generate([text for text, _ in mine], params)
+    with heap_reused():  # decode allocates and frees a KV cache per token: reuse it, trim after (setup.py)
+        rollouts = t.engine.generate([text for text, _ in mine], params)
     scored = t.runner([mine[i // G][1] + text for i, text in enumerate(rollouts.texts)],
                       **reward_columns(dist.shard(problems), G, lenient_for(cfg)))
     rollouts, scored = gather_step(dist, rollouts, scored)
