@@ -180,8 +180,9 @@ def heldout_eval(t: Trainer, problems, logger: RunLogger, step: int, label: str)
     cfg, t0 = t.cfg, time.perf_counter()
     params = SamplingParams(n=1, max_new_tokens=cfg.train.eval_max_new_tokens or cfg.rollout.max_new_tokens,
                             temperature=0.0, stop=cfg.rollout.stop)
-    s = generate_and_score(t.engine, t.tok, problems, params, template=cfg.task.template, lang=cfg.task.lang,
-                           lenient=lenient_for(cfg), runner=t.runner)
+    with heap_reused():  # greedy decoding: the same per-token KV-cache churn as the rollout
+        s = generate_and_score(t.engine, t.tok, problems, params, template=cfg.task.template, lang=cfg.task.lang,
+                               lenient=lenient_for(cfg), runner=t.runner)
     logger.log({"kind": "eval", "step": step, "label": label, "eval/accuracy": s.accuracy,
                 "eval/format_rate": s.format_rate, "eval/strict_accuracy": s.strict_accuracy, "eval/n": len(problems),
                 "eval/seconds": time.perf_counter() - t0, "eval/reward_errors": s.errors,
