@@ -34,6 +34,10 @@ CANDIDATES: dict[str, tuple[str, dict]] = {
     "chain_sum_3x1": ("chain_sum", {"min_terms": 3, "max_terms": 3, "min_digits": 1, "max_digits": 1}),
     "chain_sum_2x2": ("chain_sum", {"min_terms": 2, "max_terms": 2, "min_digits": 2, "max_digits": 2}),
     "basic_arith_3x1": ("basic_arithmetic", {"min_terms": 3, "max_terms": 3, "min_digits": 1, "max_digits": 1}),
+    # additions only, no negatives or brackets: both steps of a two-step thinking stay within what the base
+    # model computes (chain_sum's subtractions go below zero, where its steps fail: "1 - 4 = 3")
+    "add_3x1": ("basic_arithmetic", {"min_terms": 3, "max_terms": 3, "min_digits": 1, "max_digits": 1,
+                                     "operators": ["+"], "allow_parentheses": False, "allow_negation": False}),
 }
 
 

@@ -78,15 +78,15 @@ class DecodeEngine(HFEngine):
         # transposed_weights=False: the model's own Linear forward (the reference the fast layouts are checked against)
         self._fast = DecodeLinears(self.model, layout=layout) if transposed_weights else None
 
-    def generate(self, prompts: list[str], params: SamplingParams) -> Rollouts:
-        if self._fast is None:
-            return super().generate(prompts, params)
-        rows = min(len(prompts), max(1, self.max_batch // params.n)) * params.n
-        with self._fast.active(rows):  # float32 CPU linears: this CPU's fastest matmul layout per batch size
-            return super().generate(prompts, params)
-
     @torch.no_grad()
     def _generate_chunk(self, prompts: list[str], params: SamplingParams, out: Rollouts) -> None:
+        if self._fast is None:
+            return self._decode(prompts, params, out)
+        # inside the chunk: a bf16 copy's weights exist only once `generate` has cast them (hf.py)
+        with self._fast.active(len(prompts) * params.n):  # this CPU's fastest matmul layout per batch size
+            self._decode(prompts, params, out)
+
+    def _decode(self, prompts: list[str], params: SamplingParams, out: Rollouts) -> None:
         tok, G, model = self.tok, params.n, self.model
         dev = model.device
         enc = tok(prompts, return_tensors="pt", padding=True, padding_side="left", add_special_tokens=False).to(dev)

@@ -8,7 +8,7 @@ on M far more than on the arithmetic:
 - `weight_major` (W @ x.T).T: the weight's own layout as the long side of the product, no copy.
 Measured over all of SmolLM2-135M's linears, weights read from RAM (2 threads):
 - Intel Xeon (AVX-512): `transposed` 2-4x faster than `linear` at M=16 (1536x576 0.9 -> 0.27 ms);
-- AMD EPYC (AVX2): `transposed` 81 ms at M=4, `weight_major` 33 ms, but `transposed` wins at M=1 (43 vs 51).
+- AMD EPYC (AVX-512, Zen 4 class): `transposed` 81 ms at M=4, `weight_major` 33 ms; `transposed` wins at M=1 (43 vs 51).
 So `layout="auto"` times each layout per weight shape and row count on the model's own weights (`tune`, a few
 seconds at the first rollout) and decodes each step with the winners; a weight is copied only if its shape
 chose `transposed` for some row count. The three give the same float32 values up to summation order: rollouts sample the trained
@@ -29,6 +29,7 @@ TUNE_ROWS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)  # row counts timed; a co
 # a copy costs one strided read of every weight per rollout (~0.3 s for 135M params, what ~40 decode steps
 # save at a 15% gain): `transposed` must beat the no-copy layouts by 25% to be worth it
 COPY_MARGIN = 0.75
+_DTYPES = (torch.float32, torch.bfloat16)  # a bf16 rollout copy (model.bf16) is routed the same way
 
 
 def _bucket(m: int) -> int:
@@ -36,7 +37,7 @@ def _bucket(m: int) -> int:
 
 
 class DecodeLinears:
-    """The float32 CPU `nn.Linear`s of `model`, re-routed inside `active()` to the layout chosen per weight shape
+    """The float32 / bfloat16 CPU `nn.Linear`s of `model`, re-routed inside `active()` to the layout chosen per weight shape
     and row count.
 
     layout: one of LAYOUTS for every shape and row count, or "auto" (tuned at the first `active()`).
@@ -59,7 +60,7 @@ class DecodeLinears:
 
     def _linears(self):
         for m in self.model.modules():
-            if type(m) is torch.nn.Linear and m.weight.dtype == torch.float32 and m.weight.device.type == "cpu":
+            if type(m) is torch.nn.Linear and m.weight.dtype in _DTYPES and m.weight.device.type == "cpu":
                 yield m
 
     def pick(self, shape: tuple[int, int], rows: int) -> str:
@@ -89,8 +90,8 @@ class DecodeLinears:
             # bumping it: a version check served stale weights to every rollout) nor requires_grad (an
             # inference engine's frozen weights still receive load_state_dict syncs) says reliably "unchanged".
             buf = self._buf.get(m)
-            if buf is None or buf.shape != (m.in_features, m.out_features):
-                buf = torch.empty(m.in_features, m.out_features)
+            if buf is None or buf.shape != (m.in_features, m.out_features) or buf.dtype != w.dtype:
+                buf = torch.empty(m.in_features, m.out_features, dtype=w.dtype)
             for s in range(0, w.shape[0], 256):  # blocked: a cache-sized slab at a time, ~1.4x a whole-matrix copy
                 buf[:, s : s + 256].copy_(w[s : s + 256].t())
             self._buf[m] = by_weight[id(w)] = buf
@@ -109,7 +110,7 @@ class DecodeLinears:
         gen = torch.Generator().manual_seed(0)  # not the global RNG: tuning must not change what a seed samples
         for _ in range(rounds):
             for r in rows:
-                xs = {k: torch.randn(r, k, generator=gen) for k in {m.in_features for m in mods}}
+                xs = {k: torch.randn(r, k, generator=gen).to(mods[0].weight.dtype) for k in {m.in_features for m in mods}}
                 for name in LAYOUTS:
                     spent: dict[tuple[int, int], float] = {}
                     for m in mods:

@@ -56,7 +56,7 @@ def heap_reused():
     `return_freed_memory` setting is back and the free heap is handed to the OS (`malloc_trim`).
     For the rollout: its decode steps allocate and free every layer's grown KV cache per token, and with a
     64 KiB threshold each of those is a fresh mmap the kernel zeroes on first touch: 126 vs 90 ms per decode
-    step on the 2-core AVX2 EPYC (2 x 8 samples, 48 tokens). Trimming at the end keeps what the update then
+    step on a 2-core AVX-512 AMD EPYC (2 x 8 samples, 48 tokens). Trimming at the end keeps what the update then
     allocates from sitting beside the rollout's freed memory. A no-op where return_freed_memory did nothing."""
     if _FREED_THRESHOLD is None:
         yield
