@@ -40,8 +40,8 @@ from reasonrl.train.distributed import Dist, NullLogger, gather_step, init_dist,
 from reasonrl.train.faults import fault_point
 from reasonrl.train.parallel import Strategy, get_strategy, launched_mode
 from reasonrl.train.runlog import RunLogger, peak_rss_mb, write_report_quietly
-from reasonrl.train.setup import (build_model, build_reward_runner, default_run_dir, heap_reused, return_freed_memory,
-                                  seed_everything)
+from reasonrl.train.setup import (UPDATE_HEAP, build_model, build_reward_runner, default_run_dir, heap_reused,
+                                  return_freed_memory, seed_everything)
 from reasonrl.train.stop import StopRequest
 from reasonrl.train.update import update
 
@@ -130,7 +130,8 @@ def train_step(t: Trainer, draw) -> tuple[dict, list[dict]]:
     keep = kept_groups.repeat_interleave(G).nonzero().squeeze(-1).tolist()  # sample indices that train
     t_rollout = time.perf_counter() - t0
 
-    stats = update(t, rollouts, advantages, keep) if keep else {}
+    with heap_reused(UPDATE_HEAP):   # sub-MiB temporaries reused, big activations unmapped (setup.py)
+        stats = update(t, rollouts, advantages, keep) if keep else {}
     t.engine.sync_weights(t.model)
     t_step = time.perf_counter() - t0
     correct = correctness(scored.per_func, scored.total)
