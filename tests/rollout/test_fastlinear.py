@@ -4,6 +4,8 @@ from __future__ import annotations
 import torch
 from transformers import AutoModelForCausalLM
 
+import json
+
 import pytest
 
 from reasonrl.rollout.fastlinear import LAYOUTS, TUNE_ROWS, DecodeLinears
@@ -114,3 +116,28 @@ def test_unknown_layout_is_one_line_error(tiny_model_dir):
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
     with pytest.raises(ValueError, match="unknown decode layout 'fast'; valid: auto, transposed"):
         DecodeLinears(model, layout="fast")
+
+
+def test_tuned_choices_are_cached_per_machine_and_reused(tiny_model_dir, tmp_path, monkeypatch):
+    """A resumed run must decode through the choices the interrupted one used (they round differently)."""
+    import reasonrl.rollout.fastlinear as fl
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
+    cache = tmp_path / "layouts.json"
+    first = DecodeLinears(model, cache=cache)
+    with torch.no_grad(), first.active(max_rows=3):
+        pass
+    assert cache.is_file() and first.choice
+    timed = []
+    for name, f in list(fl._FORWARDS.items()):
+        monkeypatch.setitem(fl._FORWARDS, name, lambda x, w, wt, f=f: timed.append(1) or f(x, w, wt))
+    second = DecodeLinears(model, cache=cache)
+    with torch.no_grad(), second.active(max_rows=3):
+        pass
+    assert second.choice == first.choice and timed == []          # read, not re-timed
+    cache.write_text("{not json")
+    third = DecodeLinears(model, cache=cache)
+    with torch.no_grad(), third.active(max_rows=3):                # unreadable: tuned again and rewritten
+        pass
+    assert timed and third.choice.keys() == first.choice.keys()
+    assert json.loads(cache.read_text())

@@ -15,6 +15,7 @@ import time
 import torch
 
 from reasonrl.rollout.base import Rollouts, SamplingParams, cut_at_stop
+from reasonrl.model import cache_dir
 from reasonrl.rollout.fastlinear import DecodeLinears
 from reasonrl.rollout.hf import HFEngine
 
@@ -76,7 +77,8 @@ class DecodeEngine(HFEngine):
                  transposed_weights: bool = True, layout: str = "auto"):
         super().__init__(model, tokenizer, dtype=dtype, max_batch=max_batch)
         # transposed_weights=False: the model's own Linear forward (the reference the fast layouts are checked against)
-        self._fast = DecodeLinears(self.model, layout=layout) if transposed_weights else None
+        self._fast = (DecodeLinears(self.model, layout=layout, cache=cache_dir() / "decode_layouts.json")
+                      if transposed_weights else None)
 
     @torch.no_grad()
     def _generate_chunk(self, prompts: list[str], params: SamplingParams, out: Rollouts) -> None:

@@ -17,8 +17,11 @@ policy (tests/rollout/test_fastlinear.py). Storing the trainer's weights transpo
 """
 from __future__ import annotations
 
+import json
+import os
 import time
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Callable
 
 import torch
@@ -44,7 +47,8 @@ class DecodeLinears:
     Prefill-sized inputs (more rows than TUNE_ROWS covers) always use `linear`.
     """
 
-    def __init__(self, model: torch.nn.Module, *, layout: str = "auto", keep_between: bool = False):
+    def __init__(self, model: torch.nn.Module, *, layout: str = "auto", keep_between: bool = False,
+                 cache: Path | None = None):
         if layout != "auto" and layout not in LAYOUTS:
             raise ValueError(f"unknown decode layout {layout!r}; valid: auto, {', '.join(LAYOUTS)}")
         self.model = model
@@ -53,6 +57,9 @@ class DecodeLinears:
         # resident (513 MB for SmolLM2-135M); the next refresh re-copies every weight anyway
         self.keep_between = keep_between
         self.choice: dict[tuple[int, int, int], str] = {}  # (in, out, row bucket) -> layout, when auto
+        # auto's choices per machine, kept across processes: the layouts round differently, so a resumed run (or a
+        # second run of one seed) samples the same tokens only if it decodes through the same choices
+        self.cache = cache
         self.tuned_rows = 0
         self.tune_seconds = 0.0
         self._buf: dict[torch.nn.Linear, torch.Tensor] = {}
@@ -106,6 +113,8 @@ class DecodeLinears:
         mods = list(self._linears())
         rows = [r for r in TUNE_ROWS if r <= max(1, max_rows)]
         rows += [r for r in TUNE_ROWS if r > max_rows][:1]  # the bucket max_rows falls in
+        shapes = {_shape(m) for m in mods}
+        rows = [r for r in rows if any((*sh, r) not in self.choice for sh in shapes)]  # earlier choices stay
         best: dict[tuple[int, int, int, str], float] = {}
         gen = torch.Generator().manual_seed(0)  # not the global RNG: tuning must not change what a seed samples
         for _ in range(rounds):
@@ -120,22 +129,63 @@ class DecodeLinears:
                     for shape, dt in spent.items():
                         key = (*shape, r, name)
                         best[key] = min(best.get(key, dt), dt)
-        for shape in {_shape(m) for m in mods}:
+        for shape in shapes:
             for r in rows:
                 plain = min(("weight_major", "linear"), key=lambda n: best[(*shape, r, n)])
                 fast = best[(*shape, r, "transposed")] < COPY_MARGIN * best[(*shape, r, plain)]
                 self.choice[(*shape, r)] = "transposed" if fast else plain
-        self.tuned_rows = max(rows)
+        self.tuned_rows = max(self.tuned_rows, _bucket(min(max_rows, TUNE_ROWS[-1])))
         self.tune_seconds = time.perf_counter() - t0
         return dict(self.choice)
+
+    def _cache_key(self) -> str:
+        from reasonrl.model import machine_description
+
+        dtype = next((m.weight.dtype for m in self._linears()), torch.float32)
+        return f"{machine_description()} | torch {torch.__version__} | {torch.get_num_threads()} threads | {dtype}"
+
+    def _load(self, max_rows: int) -> None:
+        """Adopt the cached choices for this machine; a missing or unreadable cache just means tuning."""
+        try:
+            table = json.loads(self.cache.read_text()).get(self._cache_key(), {})
+        except (OSError, ValueError, AttributeError):
+            return
+        for k, v in table.items():
+            i, o, r = (int(x) for x in k.split(","))
+            if v in LAYOUTS:
+                self.choice[i, o, r] = v
+        need = _bucket(min(max_rows, TUNE_ROWS[-1]))
+        shapes = {_shape(m) for m in self._linears()}
+        if all((*sh, r) in self.choice for sh in shapes for r in TUNE_ROWS if r <= need):
+            self.tuned_rows = max(self.tuned_rows, need)
+
+    def _save(self) -> None:
+        try:
+            old = json.loads(self.cache.read_text())
+            old = old if isinstance(old, dict) else {}
+        except (OSError, ValueError):
+            old = {}
+        old[self._cache_key()] = {f"{i},{o},{r}": v for (i, o, r), v in sorted(self.choice.items())}
+        try:
+            self.cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.cache.with_name(f"{self.cache.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(old, indent=1))
+            os.replace(tmp, self.cache)   # atomic: a reader never sees half a file
+        except OSError:
+            pass                          # a read-only cache only costs the next process its own tuning
 
     @contextmanager
     def active(self, max_rows: int = 16):
         """Inside the block every Linear routes by row count through fresh copies; restored on exit."""
-        untuned = self.layout == "auto" and self.tuned_rows < _bucket(min(max_rows, TUNE_ROWS[-1]))
+        need = _bucket(min(max_rows, TUNE_ROWS[-1]))
+        if self.layout == "auto" and self.tuned_rows < need and self.cache is not None:
+            self._load(max_rows)
+        untuned = self.layout == "auto" and self.tuned_rows < need
         self.refresh(force=untuned)
         if untuned:
             self.tune(max_rows)
+            if self.cache is not None:
+                self._save()
             self.refresh()  # drop the copies no shape chose
         patched = []
         try:
