@@ -19,6 +19,7 @@ def test_real_model_one_step(tmp_path, parity_reward):
         f"run_dir={tmp_path / 'run'}", "task.num_train=8", "task.num_heldout=2", "rollout.num_generations=4",
         "rollout.prompts_per_step=1", "rollout.max_new_tokens=12", "reward.funcs=[tiny_rewards:length_parity, accuracy]",
         "train.max_steps=2", "train.eval_before_after=true", "optim.lr=1e-4", "train.max_minutes=null",
+        "rollout.redraw_rounds=3",   # 4 samples share one length parity 1 time in 8: re-draw rather than skip the update
     ])
     summary = main(cfg)
     lines = [json.loads(l) for l in (tmp_path / "run/metrics.jsonl").read_text().splitlines()]
