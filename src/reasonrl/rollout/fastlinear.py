@@ -9,16 +9,22 @@ on M far more than on the arithmetic:
 Measured over all of SmolLM2-135M's linears, weights read from RAM (2 threads):
 - Intel Xeon (AVX-512): `transposed` 2-4x faster than `linear` at M=16 (1536x576 0.9 -> 0.27 ms);
 - AMD EPYC (AVX-512, Zen 4 class): `transposed` 81 ms at M=4, `weight_major` 33 ms; `transposed` wins at M=1 (43 vs 51).
+- AMD EPYC (AVX2 only): every fp32 layout is memory-bound at M <= 4 (~10 GB/s of weights, 4-5 GFLOP/s at M=1);
+  `fp16` (fbgemm's fp16-weight kernel, fp32 activations and accumulation) reads half the bytes: 9.7-11.5 GFLOP/s at
+  M=1, 1.3-1.8x the best fp32 layout at M=2-8, par at M=16.
 So `layout="auto"` times each layout per weight shape and row count on the model's own weights (`tune`, a few
 seconds at the first rollout) and decodes each step with the winners; a weight is copied only if its shape
 chose `transposed` for some row count. The three give the same float32 values up to summation order: rollouts sample the trained
-policy (tests/rollout/test_fastlinear.py). Storing the trainer's weights transposed instead made its backward
+policy (tests/rollout/test_fastlinear.py). `fp16` is never chosen by `auto`: its weights are rounded to 11 significant
+bits (matmul outputs ~2e-4 relative off), so the sampler's policy differs slightly from the trainer's; pair it with
+`algo.rollout_correction` and watch `kl/rollout_vs_train`. Storing the trainer's weights transposed instead made its backward
 ~25% slower (gradients come out [out, in]), so the rollout gets its own copy.
 """
 from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,7 +33,8 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-LAYOUTS = ("transposed", "weight_major", "linear")
+LAYOUTS = ("transposed", "weight_major", "linear")  # exact: what `auto` chooses among
+FIXED = (*LAYOUTS, "fp16")                            # may be asked for by name
 TUNE_ROWS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)  # row counts timed; a count between two uses the next one up
 # a copy costs one strided read of every weight per rollout (~0.3 s for 135M params, what ~40 decode steps
 # save at a 15% gain): `transposed` must beat the no-copy layouts by 25% to be worth it
@@ -49,8 +56,11 @@ class DecodeLinears:
 
     def __init__(self, model: torch.nn.Module, *, layout: str = "auto", keep_between: bool = False,
                  cache: Path | None = None):
-        if layout != "auto" and layout not in LAYOUTS:
-            raise ValueError(f"unknown decode layout {layout!r}; valid: auto, {', '.join(LAYOUTS)}")
+        if layout != "auto" and layout not in FIXED:
+            raise ValueError(f"unknown decode layout {layout!r}; valid: auto, {', '.join(FIXED)}")
+        if layout == "fp16" and not fp16_available():   # the default job asks for it: it must still run on ARM
+            print("reasonrl: decode layout fp16 needs fbgemm (an x86 CPU with AVX2); decoding with layout auto", file=sys.stderr)
+            layout = "auto"
         self.model = model
         self.layout = layout
         # keep_between=False frees the copies when the block ends: a trainer's update then runs without them
@@ -76,6 +86,8 @@ class DecodeLinears:
         return self.choice.get((*shape, _bucket(rows)), "linear")
 
     def _needs_copy(self, m: torch.nn.Linear) -> bool:
+        if self.layout == "fp16":
+            return m.weight.dtype == torch.float32
         if self.layout != "auto":
             return self.layout == "transposed"
         return any(v == "transposed" for (i, o, _), v in self.choice.items() if (i, o) == _shape(m))
@@ -96,6 +108,10 @@ class DecodeLinears:
             # Every weight is re-copied each time. Neither `_version` (fused AdamW updates in place without
             # bumping it: a version check served stale weights to every rollout) nor requires_grad (an
             # inference engine's frozen weights still receive load_state_dict syncs) says reliably "unchanged".
+            if self.layout == "fp16":
+                self._buf[m] = by_weight[id(w)] = _pack_fp16(w)
+                self.copied += 1
+                continue
             buf = self._buf.get(m)
             if buf is None or buf.shape != (m.in_features, m.out_features) or buf.dtype != w.dtype:
                 buf = torch.empty(m.in_features, m.out_features, dtype=w.dtype)
@@ -205,7 +221,7 @@ class DecodeLinears:
         def forward(x: torch.Tensor) -> torch.Tensor:
             rows = x.numel() // x.shape[-1]
             name = pick(shape, rows)
-            if name == "transposed" and wt is None:  # a row count beyond the tuned ones (prefill) picks linear
+            if name in ("transposed", "fp16") and wt is None:  # a prefill beyond the tuned rows, or a bf16 weight
                 name = "linear"
             y = _FORWARDS[name](x.reshape(rows, x.shape[-1]), w, wt).reshape(*x.shape[:-1], w.shape[0])
             return y if bias is None else y + bias
@@ -220,7 +236,24 @@ _FORWARDS: dict[str, Callable[[torch.Tensor, torch.Tensor, torch.Tensor | None],
     "transposed": lambda x, w, wt: x @ wt,
     "weight_major": lambda x, w, wt: (w @ x.t()).t(),
     "linear": lambda x, w, wt: F.linear(x, w),
+    "fp16": lambda x, w, wt: torch.ops.aten.fbgemm_linear_fp16_weight_fp32_activation(x, wt, None),
 }
+
+
+def _pack_fp16(w: torch.Tensor) -> torch.Tensor:
+    """fbgemm's packed fp16 copy of `w`. Rounded by `.half()` first: the same packed values (round to nearest), and
+    ~1.7x faster than letting the packer convert fp32 itself (0.53 vs 0.90 s for 80M params, AVX2 EPYC)."""
+    return torch.ops.aten.fbgemm_pack_gemm_matrix_fp16(w.detach().half().float())
+
+
+def fp16_available() -> bool:
+    """fbgemm's fp16 kernels exist only on x86 CPUs with AVX2 (and in torch builds with fbgemm)."""
+    try:
+        w = torch.ops.aten.fbgemm_pack_gemm_matrix_fp16(torch.ones(8, 8))
+        torch.ops.aten.fbgemm_linear_fp16_weight_fp32_activation(torch.ones(1, 8), w, None)
+        return True
+    except (RuntimeError, AttributeError):
+        return False
 
 
 TransposedLinears = DecodeLinears  # the old name (before the layout was chosen per row count)
