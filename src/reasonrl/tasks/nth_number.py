@@ -1,0 +1,60 @@
+"""nth_number: "What is the 5th number in the list 7, 2, 9, 4, 1, 8?", generated from a seed.
+
+Why this task (issue 19): its one step is a copy, not arithmetic. SmolLM2-135M's own arithmetic steps fail
+(chain_sum's `1 - 4 = 3`), so a two-step sum cannot beat its any-form baseline by much; here a thinking that
+writes the list out with positions ("1: 7, 2: 2, ...") needs only copying, which small models do well, while
+answering without it means counting positions silently: the base model picks the right item 3.7% of the time
+when sampled (below the 1-in-7 of a blind pick; benchmarks/task_selection.py, docs/r1zero-reasoning.md).
+
+Lists hold distinct digits (so the answer names one position), the asked position avoids the 1st, 2nd
+and last (the easy ones). kwargs: min_len (6), max_len (8), min_pos (3); the position is at most len - 1.
+"""
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+
+from reasonrl.tasks.problem import Problem
+
+NAME = "nth_number"
+DEFAULTS = {"min_len": 6, "max_len": 8, "min_pos": 3}
+
+
+def ordinal(k: int) -> str:
+    """English ordinal of k.
+
+    >>> [ordinal(k) for k in (1, 2, 3, 4, 11, 12, 13, 21)]
+    ['1st', '2nd', '3rd', '4th', '11th', '12th', '13th', '21st']
+    """
+    suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
+    return f"{k}{suffix}"
+
+
+def check_kwargs(kwargs: dict) -> dict:
+    """Defaults merged with kwargs; an unknown key or an impossible length/position is a one-line ValueError."""
+    unknown = sorted(set(kwargs) - set(DEFAULTS))
+    if unknown:
+        raise ValueError(f"{NAME}: unknown kwargs {unknown}; valid: {', '.join(DEFAULTS)}")
+    cfg = {k: int(v) for k, v in {**DEFAULTS, **kwargs}.items()}
+    if not 2 <= cfg["min_len"] <= cfg["max_len"] <= 10:
+        raise ValueError(f"{NAME}: need 2 <= min_len <= max_len <= 10 (distinct digits), got {cfg['min_len']}, {cfg['max_len']}")
+    if not 1 <= cfg["min_pos"] <= cfg["min_len"] - 1:
+        raise ValueError(f"{NAME}: min_pos must be in 1..min_len-1 = {cfg['min_len'] - 1}, got {cfg['min_pos']}")
+    return cfg
+
+
+def iter_nth_number(size: int, seed: int, kwargs: dict | None = None) -> Iterator[Problem]:
+    """`size` problems from one `random.Random(seed)` stream (same seed, same problems).
+
+    >>> p = next(iter_nth_number(1, seed=0))
+    >>> p.answer == str(p.meta["items"][p.meta["pos"] - 1]), p.question.startswith("What is the ")
+    (True, True)
+    """
+    cfg = check_kwargs(kwargs or {})
+    rng = random.Random(seed)
+    for index in range(size):
+        items = rng.sample(range(10), rng.randint(cfg["min_len"], cfg["max_len"]))
+        pos = rng.randint(cfg["min_pos"], len(items) - 1)
+        question = f"What is the {ordinal(pos)} number in the list {', '.join(map(str, items))}?"
+        yield Problem(id=f"{NAME}:{seed}:{index}", question=question, answer=str(items[pos - 1]), task=NAME,
+                      lang="en", meta={"items": items, "pos": pos})

@@ -1,0 +1,35 @@
+"""nth_number: the generated answer is the asked item, the same seed gives the same problems, bad kwargs fail in one line."""
+from __future__ import annotations
+
+import pytest
+
+from reasonrl.config.schema import TaskConfig
+from reasonrl.tasks import load_task
+from reasonrl.tasks.nth_number import iter_nth_number
+
+
+def test_answers_are_the_asked_item_and_positions_avoid_the_easy_ones():
+    probs = list(iter_nth_number(300, seed=3))
+    for p in probs:
+        items, pos = p.meta["items"], p.meta["pos"]
+        assert len(set(items)) == len(items) and 6 <= len(items) <= 8
+        assert 3 <= pos <= len(items) - 1 and p.answer == str(items[pos - 1])
+        listed = p.question.split("list ")[1].rstrip("?")
+        assert [int(x) for x in listed.split(", ")] == items
+    assert {p.meta["pos"] for p in probs} == {3, 4, 5, 6, 7}
+    assert "What is the 3rd number" in {p.question[:22] for p in probs}
+
+
+def test_same_seed_same_problems_and_heldout_never_trained_on():
+    a = load_task(TaskConfig(name="nth_number", num_train=50, num_heldout=20, seed=1))
+    b = load_task(TaskConfig(name="nth_number", num_train=50, num_heldout=20, seed=1))
+    assert [p.question for p in a.train] == [p.question for p in b.train]
+    assert not {p.question for p in a.heldout} & {p.question for p in a.train}
+    assert all(p.verifier == "math" and p.lang == "en" for p in a.train)
+
+
+@pytest.mark.parametrize("kwargs, match", [({"length": 5}, "unknown kwargs"), ({"max_len": 11}, "max_len <= 10"),
+                                           ({"min_pos": 6}, "min_pos must be in 1..min_len-1")])
+def test_bad_kwargs_are_one_line_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        load_task(TaskConfig(name="nth_number", kwargs=kwargs, num_train=5, num_heldout=2))
