@@ -38,6 +38,8 @@ CANDIDATES: dict[str, tuple[str, dict]] = {
     # model computes (chain_sum's subtractions go below zero, where its steps fail: "1 - 4 = 3")
     "add_3x1": ("basic_arithmetic", {"min_terms": 3, "max_terms": 3, "min_digits": 1, "max_digits": 1,
                                      "operators": ["+"], "allow_parentheses": False, "allow_negation": False}),
+    # a copy step instead of an arithmetic one: the k-th item of a digit list (tasks/nth_number.py)
+    "nth_number": ("nth_number", {"min_len": 6, "max_len": 8, "min_pos": 3}),
 }
 
 
