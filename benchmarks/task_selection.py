@@ -40,6 +40,8 @@ CANDIDATES: dict[str, tuple[str, dict]] = {
                                      "operators": ["+"], "allow_parentheses": False, "allow_negation": False}),
     # a copy step instead of an arithmetic one: the k-th item of a digit list (tasks/nth_number.py)
     "nth_number": ("nth_number", {"min_len": 6, "max_len": 8, "min_pos": 3}),
+    # two lookups in sequence: after RL one lookup needed no thinking (empty thinking 0.99 held-out)
+    "nth_number_2hop": ("nth_number", {"min_len": 6, "max_len": 8, "min_pos": 3, "hops": 2}),
 }
 
 

@@ -33,3 +33,21 @@ def test_same_seed_same_problems_and_heldout_never_trained_on():
 def test_bad_kwargs_are_one_line_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
         load_task(TaskConfig(name="nth_number", kwargs=kwargs, num_train=5, num_heldout=2))
+
+
+def test_two_hops_answer_the_item_at_the_position_the_first_item_names():
+    probs = list(iter_nth_number(300, seed=5, kwargs={"hops": 2}))
+    for p in probs:
+        items, pos = p.meta["items"], p.meta["pos"]
+        middle = items[pos - 1]
+        assert 1 <= middle <= len(items) and middle != pos
+        assert p.answer == str(items[middle - 1])
+        assert p.question.startswith(f"Take the list {', '.join(map(str, items))}. Its ")
+    assert len({p.answer for p in probs}) == 10   # every digit can be the answer: not a fixed position
+    one_hop = next(iter_nth_number(1, seed=5))
+    assert one_hop.question.startswith("What is the ") and one_hop.meta["hops"] == 1
+
+
+def test_hops_other_than_one_or_two_is_a_one_line_error():
+    with pytest.raises(ValueError, match="hops must be 1 or 2"):
+        load_task(TaskConfig(name="nth_number", kwargs={"hops": 3}, num_train=5, num_heldout=2))

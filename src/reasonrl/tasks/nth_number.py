@@ -8,6 +8,12 @@ when sampled (below the 1-in-7 of a blind pick; benchmarks/task_selection.py, do
 
 Lists hold distinct digits (so the answer names one position), the asked position avoids the 1st, 2nd
 and last (the easy ones). kwargs: min_len (6), max_len (8), min_pos (3); the position is at most len - 1.
+
+hops=2 chains two lookups: "Take the list 7, 2, 4, 9, 1, 8. Its 3rd number is a position: what number is at
+that position?" (4 -> the 4th number, 9). Lists whose asked item is not a position of the list (0, or past its
+end) or is that same position are redrawn. Why: after RL on hops=1 SmolLM2-135M answers with an empty thinking as well as with a
+full one (0.99 vs 0.98 held-out): one lookup fits in a forward pass, so thinking is not needed; two lookups in
+sequence, each of which it can learn, are the smallest composition whose middle value a thinking can write down.
 """
 from __future__ import annotations
 
@@ -17,7 +23,7 @@ from collections.abc import Iterator
 from reasonrl.tasks.problem import Problem
 
 NAME = "nth_number"
-DEFAULTS = {"min_len": 6, "max_len": 8, "min_pos": 3}
+DEFAULTS = {"min_len": 6, "max_len": 8, "min_pos": 3, "hops": 1}
 
 
 def ordinal(k: int) -> str:
@@ -40,6 +46,8 @@ def check_kwargs(kwargs: dict) -> dict:
         raise ValueError(f"{NAME}: need 2 <= min_len <= max_len <= 10 (distinct digits), got {cfg['min_len']}, {cfg['max_len']}")
     if not 1 <= cfg["min_pos"] <= cfg["min_len"] - 1:
         raise ValueError(f"{NAME}: min_pos must be in 1..min_len-1 = {cfg['min_len'] - 1}, got {cfg['min_pos']}")
+    if cfg["hops"] not in (1, 2):
+        raise ValueError(f"{NAME}: hops must be 1 or 2, got {cfg['hops']}")
     return cfg
 
 
@@ -53,8 +61,17 @@ def iter_nth_number(size: int, seed: int, kwargs: dict | None = None) -> Iterato
     cfg = check_kwargs(kwargs or {})
     rng = random.Random(seed)
     for index in range(size):
-        items = rng.sample(range(10), rng.randint(cfg["min_len"], cfg["max_len"]))
-        pos = rng.randint(cfg["min_pos"], len(items) - 1)
-        question = f"What is the {ordinal(pos)} number in the list {', '.join(map(str, items))}?"
-        yield Problem(id=f"{NAME}:{seed}:{index}", question=question, answer=str(items[pos - 1]), task=NAME,
-                      lang="en", meta={"items": items, "pos": pos})
+        while True:
+            items = rng.sample(range(10), rng.randint(cfg["min_len"], cfg["max_len"]))
+            pos = rng.randint(cfg["min_pos"], len(items) - 1)
+            if cfg["hops"] == 1 or (1 <= items[pos - 1] <= len(items) and items[pos - 1] != pos):
+                break
+        listed = ", ".join(map(str, items))
+        if cfg["hops"] == 1:
+            question, answer = f"What is the {ordinal(pos)} number in the list {listed}?", items[pos - 1]
+        else:
+            question = (f"Take the list {listed}. Its {ordinal(pos)} number is a position: "
+                        "what number is at that position?")
+            answer = items[items[pos - 1] - 1]
+        yield Problem(id=f"{NAME}:{seed}:{index}", question=question, answer=str(answer), task=NAME,
+                      lang="en", meta={"items": items, "pos": pos, "hops": cfg["hops"]})
