@@ -17,6 +17,7 @@ import json
 import math
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,10 +27,10 @@ from tqdm import tqdm
 
 from reasonrl.algos import get_advantage_fn, group_has_variance
 from reasonrl.config import Config, dump_config
-from reasonrl.eval.heldout import correctness, generate_and_score, reward_columns
+from reasonrl.eval.heldout import ACCURACY_FUNCS, correctness, generate_and_score, reward_columns
 from reasonrl.jsonl import iter_jsonl
 from reasonrl.model import load_model, machine_description, use_bf16
-from reasonrl.rewards import RewardResult, format_ok, thinking_stats
+from reasonrl.rewards import RewardResult, RewardRunner, format_ok, thinking_stats
 from reasonrl.rewards.runner import concat_results
 from reasonrl.rollout.base import RolloutEngine, Rollouts, SamplingParams, concat_rollouts
 from reasonrl.tasks import load_task, render_prompt
@@ -174,6 +175,18 @@ def step_metrics(rollouts: Rollouts, rewards: torch.Tensor, scored: RewardResult
     }
 
 
+@contextmanager
+def accuracy_runner(t: Trainer):
+    """The run's own reward runner when it pays an accuracy term; else a fresh one that grades `accuracy`
+    for the eval alone: a control run's reward (format only, a coin) says nothing about being right, and
+    its held-out "accuracy" would be that reward (a format-only control read 1.00 at step 25)."""
+    if any(f in ACCURACY_FUNCS for f in t.cfg.reward.funcs):
+        yield t.runner
+        return
+    with RewardRunner(["accuracy"], timeout_s=t.cfg.reward.timeout_s) as runner:
+        yield runner
+
+
 def heldout_eval(t: Trainer, problems, logger: RunLogger, step: int, label: str) -> float:
     """Greedy accuracy on held-out problems; logs `eval/*` and the first few traces for the report.
     Returns the score the template asks for: any correct answer for `plain`, else the strict one
@@ -181,9 +194,9 @@ def heldout_eval(t: Trainer, problems, logger: RunLogger, step: int, label: str)
     cfg, t0 = t.cfg, time.perf_counter()
     params = SamplingParams(n=1, max_new_tokens=cfg.train.eval_max_new_tokens or cfg.rollout.max_new_tokens,
                             temperature=0.0, stop=cfg.rollout.stop)
-    with heap_reused():  # greedy decoding: the same per-token KV-cache churn as the rollout
+    with heap_reused(), accuracy_runner(t) as runner:  # greedy decoding: the rollout's KV-cache churn
         s = generate_and_score(t.engine, t.tok, problems, params, template=cfg.task.template, lang=cfg.task.lang,
-                               lenient=lenient_for(cfg), runner=t.runner)
+                               lenient=lenient_for(cfg), runner=runner)
     logger.log({"kind": "eval", "step": step, "label": label, "eval/accuracy": s.accuracy,
                 "eval/format_rate": s.format_rate, "eval/strict_accuracy": s.strict_accuracy, "eval/n": len(problems),
                 "eval/seconds": time.perf_counter() - t0, "eval/reward_errors": s.errors,
