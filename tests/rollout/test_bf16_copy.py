@@ -30,12 +30,15 @@ def test_bf16_copy_samples_the_current_weights_and_is_freed_between_rollouts(tin
     assert all(p.numel() == 0 for p in engine.model.parameters())   # freed when the rollout ended
     torch.testing.assert_close(torch.tensor(before.logprobs[0]), torch.tensor(trainer_logprobs(before)), atol=2e-2, rtol=0)
 
+    torch.manual_seed(0)
     with torch.no_grad():   # an "update" the copy must follow: a large one, so the samples change
         for p in model.parameters():
             p.add_(torch.randn_like(p) * 0.5)
     engine.sync_weights(model)
     after = engine.generate(prompts, sp)
     assert after.completion_ids != before.completion_ids
-    torch.testing.assert_close(torch.tensor(after.logprobs[0]), torch.tensor(trainer_logprobs(after)), atol=2e-2, rtol=0)
+    # After this update the logits reach ~10, where one bf16 step is 0.06: with 1 thread the decode and the full
+    # forward round differently (up to 0.10 measured over 12 updates; 0.0 with 2 threads). Old weights: ~10 away.
+    torch.testing.assert_close(torch.tensor(after.logprobs[0]), torch.tensor(trainer_logprobs(after)), atol=0.25, rtol=0)
     again = engine.generate(prompts, sp)   # a second rollout without a sync (re-drawn groups, held-out eval)
     assert again.completion_ids == after.completion_ids
