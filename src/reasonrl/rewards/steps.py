@@ -1,0 +1,59 @@
+"""Step rewards: partial credit for an intermediate value the task can verify, written in the thinking.
+
+Why (issue 19): on two lookups in sequence (tasks/nth_number.py, hops=2) the answer is right only when the
+first lookup's value is known, and a 135M model cannot hold it silently: after RL on one lookup its thinking is
+"The answer is 3." and its answer that same 3, which is never right on two (the asked value is a position, and
+the digits are distinct). A group whose samples all miss carries no signal, so the runs sat at chance (0.14-0.21).
+Paying for the middle value stated in the thinking keeps the thinking on the step that the answer needs while
+the answer itself is explored. It is verified from the question alone, like TinyZero's 0.1 for a valid but
+wrong expression: no label, no model.
+"""
+from __future__ import annotations
+
+import re
+
+from reasonrl.rewards.format import thinking_text
+
+# standalone numbers, not ordinals ("6th", "3rd") and not digits inside longer numbers
+_NUMBER = re.compile(r"(?<![\d.])\d+(?![\d]|st\b|nd\b|rd\b|th\b)")
+
+
+def middle_value_of(meta: dict | None) -> int | None:
+    """The first lookup's value of a two-lookup nth_number row (None for any other row)."""
+    if not meta or meta.get("hops") != 2:
+        return None
+    return int(meta["items"][int(meta["pos"]) - 1])
+
+
+def states_middle(thinking: str | None, middle: int, most: int = 2) -> bool:
+    """True if the thinking names `middle` among at most `most` distinct numbers: a thinking that copies
+    the whole list (every digit in it) is not a step.
+
+    >>> states_middle("The 6th number is 3. The 3rd number is 9.", 3), states_middle("6, 0, 4, 7, 3, 5", 3)
+    (True, False)
+    >>> states_middle("The answer is 9.", 3), states_middle(None, 3)
+    (False, False)
+    """
+    if thinking is None:
+        return False
+    numbers = {int(n) for n in _NUMBER.findall(thinking)}
+    return middle in numbers and len(numbers) <= most
+
+
+def middle_value(completions: list[str], **columns) -> list[float | None]:
+    """1.0 if the closed thinking states the first lookup's value (`states_middle`), 0.0 if not; None (does not
+    apply) on rows without a middle value, so a curriculum's one-lookup level is not touched.
+
+    >>> meta = {"items": [6, 0, 4, 7, 3, 5, 2], "pos": 6, "hops": 2}
+    >>> middle_value(["<think>The 6th number is 5.</think><answer>3</answer>", "<think>It is 2.</think><answer>5</answer>",
+    ...               "<think>5</think>"], meta=[meta, meta, {"hops": 1}])
+    [1.0, 0.0, None]
+    """
+    metas = columns.get("meta") or [None] * len(completions)
+    if len(metas) != len(completions):
+        raise ValueError(f"column 'meta' has {len(metas)} values for {len(completions)} completions")
+    out: list[float | None] = []
+    for completion, meta in zip(completions, metas):
+        middle = middle_value_of(meta)
+        out.append(None if middle is None else float(states_middle(thinking_text(completion), middle)))
+    return out

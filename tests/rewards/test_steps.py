@@ -1,0 +1,35 @@
+"""middle_value: pays the first lookup's value stated in the thinking of a two-lookup nth_number row."""
+from reasonrl.rewards import RewardRunner
+from reasonrl.rewards.steps import middle_value, middle_value_of, states_middle
+from reasonrl.tasks.nth_number import iter_nth_number
+
+
+def test_middle_value_of_a_generated_two_lookup_row_is_the_asked_item():
+    for p in iter_nth_number(20, seed=3, kwargs={"hops": 2}):
+        k = middle_value_of(p.meta)
+        assert k == p.meta["items"][p.meta["pos"] - 1]
+        assert str(p.meta["items"][k - 1]) == p.answer      # the answer is the item at the middle value
+    assert middle_value_of(next(iter_nth_number(1, seed=3)).meta) is None   # one lookup: no middle value
+
+
+def test_ordinals_are_not_numbers_and_a_copied_list_is_not_a_step():
+    assert states_middle("The 3rd number is 4.", 4)
+    assert not states_middle("The 3rd number is 5.", 3)           # "3rd" names a position, not a value
+    assert not states_middle("7, 2, 4, 9, 1, 8", 4)              # every digit of the list
+    assert states_middle("k = 4, and the 4th number is 9", 4)
+    assert not states_middle("k = 14", 4)                         # a digit inside a longer number
+
+
+def test_unclosed_thinking_and_other_rows_get_nothing():
+    meta = {"items": [7, 2, 4, 9, 1, 8], "pos": 3, "hops": 2}
+    scores = middle_value(["<think>The 3rd number is 4", "<think>It is 4.</think><answer>9</answer>", "x"],
+                          meta=[meta, meta, None])
+    assert scores == [0.0, 1.0, None]
+
+
+def test_runner_weights_it_and_turns_not_applicable_into_zero():
+    meta2 = {"items": [7, 2, 4, 9, 1, 8], "pos": 3, "hops": 2}
+    with RewardRunner(["middle_value"], timeout_s=30) as runner:
+        result = runner(["<think>It is 4.</think><answer>9</answer>"] * 2, answer=["9", "9"],
+                        meta=[meta2, {"hops": 1}])
+    assert list(result.total) == [1.0, 0.0]
