@@ -94,3 +94,15 @@ def test_loop_levels_up_logs_the_level_and_resumes_at_it(tmp_path, tiny_model_di
     # random@0.0 pays nothing: the curriculum stays on level 0
     main(_cfg(tmp_path, tiny_model_dir, "flat", "random@0.0", 3))
     assert _levels_seen(tmp_path / "flat") == ([0, 0, 0], [[2], [2], [2]])
+
+
+def test_a_hinted_copy_of_a_heldout_question_is_dropped():
+    # 3-item lists make the two-lookup space small, so a hinted train row often repeats a held-out list
+    target = {"min_len": 3, "max_len": 3, "min_pos": 1, "hops": 2}
+    task = TaskConfig(name="nth_number", kwargs=target, num_train=300, num_heldout=40,
+                      curriculum=CurriculumConfig(levels=[{**target, "hint": 100}, target]))
+    held = {normalize_question(p.question) for p in load_task(task).heldout}
+    c = build_curriculum(task, load_task(task).heldout)
+    assert all(p.meta["hint"] and "Hint: its" in p.question for p in c.levels[0])
+    assert all(normalize_question(p.meta["base_question"]) not in held for p in c.levels[0])
+    assert len(c.levels[0]) < 301                                  # some were held-out copies and went

@@ -5,7 +5,7 @@ import pytest
 
 from reasonrl.config.schema import TaskConfig
 from reasonrl.tasks import load_task
-from reasonrl.tasks.nth_number import iter_nth_number
+from reasonrl.tasks.nth_number import iter_nth_number, ordinal
 
 
 def test_answers_are_the_asked_item_and_positions_avoid_the_easy_ones():
@@ -51,3 +51,23 @@ def test_two_hops_answer_the_item_at_the_position_the_first_item_names():
 def test_hops_other_than_one_or_two_is_a_one_line_error():
     with pytest.raises(ValueError, match="hops must be 1 or 2"):
         load_task(TaskConfig(name="nth_number", kwargs={"hops": 3}, num_train=5, num_heldout=2))
+
+
+def test_a_hint_states_the_middle_value_and_hint_zero_keeps_the_old_stream():
+    hinted = list(iter_nth_number(200, seed=5, kwargs={"hops": 2, "hint": 50}))
+    plain = list(iter_nth_number(50, seed=5, kwargs={"hops": 2}))
+    with_hint = [p for p in hinted if p.meta.get("hint")]
+    assert 60 <= len(with_hint) <= 140                            # about half of 200
+    for p in with_hint:
+        items, pos = p.meta["items"], p.meta["pos"]
+        middle = items[pos - 1]
+        assert p.question == f"{p.meta['base_question']} Hint: its {ordinal(pos)} number is {middle}."
+        assert p.answer == str(items[middle - 1])
+    assert all("Hint" not in p.question and "base_question" not in p.meta for p in plain)
+    assert [p.question for p in plain] == [p.question for p in iter_nth_number(50, seed=5, kwargs={"hops": 2, "hint": 0})]
+
+
+@pytest.mark.parametrize("kwargs", [{"hint": 50}, {"hops": 2, "hint": 101}, {"hops": 2, "hint": -1}])
+def test_a_hint_needs_two_lookups_and_a_percent(kwargs):
+    with pytest.raises(ValueError, match="hint is a percent"):
+        next(iter_nth_number(1, seed=0, kwargs=kwargs))

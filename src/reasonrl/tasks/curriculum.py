@@ -74,16 +74,21 @@ class Curriculum:
             self.level, self.recent = int(state["level"]), deque(state["recent"])
 
 
+def _unhinted(p: Problem) -> str:
+    """The question without a level's hint (nth_number's `hint`), so a hinted copy of a held-out row is dropped."""
+    return normalize_question((p.meta or {}).get("base_question") or p.question)
+
+
 def build_curriculum(task_cfg, heldout: list[Problem]) -> Curriculum:
     """Generate every level's train problems (task_cfg.num_train each), none of them a held-out question."""
     cc = task_cfg.curriculum
-    held = {normalize_question(p.question) for p in heldout}
+    held = {_unhinted(p) for p in heldout}
     levels = []
     for i, kwargs in enumerate(cc.levels):
         level_cfg = task_cfg.model_copy(update={"kwargs": kwargs, "curriculum": None,
                                                 "seed": task_cfg.seed + LEVEL_SEED_STRIDE * (i + 1), "num_heldout": 1})
         splits = load_task(level_cfg)
-        train = [p for p in splits.train + splits.heldout if normalize_question(p.question) not in held]
+        train = [p for p in splits.train + splits.heldout if _unhinted(p) not in held]
         if not train:
             raise ValueError(f"task.curriculum.levels[{i}] {kwargs}: every question is held out; widen it")
         levels.append(train)

@@ -14,6 +14,12 @@ that position?" (4 -> the 4th number, 9). Lists whose asked item is not a positi
 end) or is that same position are redrawn. Why: after RL on hops=1 SmolLM2-135M answers with an empty thinking as well as with a
 full one (0.99 vs 0.98 held-out): one lookup fits in a forward pass, so thinking is not needed; two lookups in
 sequence, each of which it can learn, are the smallest composition whose middle value a thinking can write down.
+
+hint=P (percent, hops=2 only) appends the middle step to P% of the questions: "... what number is at that
+position? Hint: its 3rd number is 4." Why: RL on one lookup, then two, left the second level at chance
+(0.12-0.14): the policy never learned to read a position and look it up on the two-lookup phrasing. A hinted
+level teaches the second lookup from a position written in text, the sentence a thinking can then write
+itself; `meta["base_question"]` is the unhinted question, so a curriculum drops hinted copies of held-out rows.
 """
 from __future__ import annotations
 
@@ -23,7 +29,7 @@ from collections.abc import Iterator
 from reasonrl.tasks.problem import Problem
 
 NAME = "nth_number"
-DEFAULTS = {"min_len": 6, "max_len": 8, "min_pos": 3, "hops": 1}
+DEFAULTS = {"min_len": 6, "max_len": 8, "min_pos": 3, "hops": 1, "hint": 0}
 
 
 def ordinal(k: int) -> str:
@@ -48,6 +54,9 @@ def check_kwargs(kwargs: dict) -> dict:
         raise ValueError(f"{NAME}: min_pos must be in 1..min_len-1 = {cfg['min_len'] - 1}, got {cfg['min_pos']}")
     if cfg["hops"] not in (1, 2):
         raise ValueError(f"{NAME}: hops must be 1 or 2, got {cfg['hops']}")
+    if not 0 <= cfg["hint"] <= 100 or (cfg["hint"] and cfg["hops"] != 2):
+        raise ValueError(f"{NAME}: hint is a percent (0..100) of two-lookup questions (hops: 2), got hint={cfg['hint']}, "
+                         f"hops={cfg['hops']}")
     return cfg
 
 
@@ -73,5 +82,9 @@ def iter_nth_number(size: int, seed: int, kwargs: dict | None = None) -> Iterato
             question = (f"Take the list {listed}. Its {ordinal(pos)} number is a position: "
                         "what number is at that position?")
             answer = items[items[pos - 1] - 1]
+        meta = {"items": items, "pos": pos, "hops": cfg["hops"]}
+        if cfg["hint"] and rng.random() * 100 < cfg["hint"]:
+            meta.update(base_question=question, hint=True)
+            question = f"{question} Hint: its {ordinal(pos)} number is {items[pos - 1]}."
         yield Problem(id=f"{NAME}:{seed}:{index}", question=question, answer=str(answer), task=NAME,
-                      lang="en", meta={"items": items, "pos": pos, "hops": cfg["hops"]})
+                      lang="en", meta=meta)
