@@ -33,3 +33,13 @@ def test_runner_weights_it_and_turns_not_applicable_into_zero():
         result = runner(["<think>It is 4.</think><answer>9</answer>"] * 2, answer=["9", "9"],
                         meta=[meta2, {"hops": 1}])
     assert list(result.total) == [1.0, 0.0]
+
+
+def test_a_hinted_row_pays_nothing_for_repeating_the_value_its_question_states():
+    rows = list(iter_nth_number(10, seed=5, kwargs={"hops": 2, "hint": 100}))
+    assert all(p.meta.get("hint") for p in rows)
+    middles = [p.meta["items"][p.meta["pos"] - 1] for p in rows]
+    copied = [f"<think>The hint says {k}.</think><answer>{k}</answer>" for k in middles]
+    assert middle_value(copied, meta=[p.meta for p in rows]) == [None] * len(rows)
+    plain = [p.meta | {"hint": False} for p in rows]                     # the same rows, unhinted: paid
+    assert middle_value(copied, meta=plain) == [1.0] * len(rows)

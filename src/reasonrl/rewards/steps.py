@@ -19,8 +19,15 @@ _NUMBER = re.compile(r"(?<![\d.])\d+(?![\d]|st\b|nd\b|rd\b|th\b)")
 
 
 def middle_value_of(meta: dict | None) -> int | None:
-    """The first lookup's value of a two-lookup nth_number row (None for any other row)."""
-    if not meta or meta.get("hops") != 2:
+    """The first lookup's value of a two-lookup nth_number row (None for any other row, and for a hinted one:
+    its question states the value, so a thinking that repeats it shows no step; measured, session 16: paid
+    there, the thinking learned to copy the hint and the answer stayed at 0.00).
+
+    >>> middle_value_of({"items": [6, 0, 4, 7, 3, 5, 2], "pos": 6, "hops": 2}), middle_value_of(
+    ...     {"items": [6, 0, 4, 7, 3, 5, 2], "pos": 6, "hops": 2, "hint": True})
+    (5, None)
+    """
+    if not meta or meta.get("hops") != 2 or meta.get("hint"):
         return None
     return int(meta["items"][int(meta["pos"]) - 1])
 
