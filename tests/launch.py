@@ -16,7 +16,9 @@ import reasonrl
 # model.bf16=off: "auto" turns on bf16 autocast on CPUs with native bf16 (AVX512-BF16/AMX), where FSDP's
 # bf16 MixedPrecisionPolicy (every parameter cast) and one process's autocast (norms and softmax in fp32)
 # round differently by ~1e-3 relative; equality at 1e-5 is a property of fp32 only, on every CPU.
-ARGS = ["model.bf16=off", "task.name=chain_sum", "task.num_train=20", "task.num_heldout=4", "rollout.num_generations=4",
+# decode_layout=auto, rollout_correction=none: the default job's fp16 decode copies are x86-only and ask for
+# sampler logprobs; these tests compare the trainers across processes, not the sampler.
+ARGS = ["model.bf16=off", "rollout.decode_layout=auto", "algo.rollout_correction=none", "task.name=chain_sum", "task.num_train=20", "task.num_heldout=4", "rollout.num_generations=4",
         "rollout.prompts_per_step=2", "rollout.max_new_tokens=8", "rollout.temperature=1.0",
         "reward.funcs=[tiny_rewards:length_parity]", "train.save_every=1", "train.keep_checkpoints=3",
         "train.eval_before_after=false", "train.log_samples_every=1", "optim.lr=1e-3", "optim.micro_batch_size=3", "train.max_minutes=null"]

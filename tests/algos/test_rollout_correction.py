@@ -86,7 +86,10 @@ def test_weights_of_one_change_nothing():
 def test_config_fields_and_the_engine_check():
     cfg = load_config(None, ["algo.rollout_correction=mask", "algo.rollout_correction_cap=3"])
     assert (cfg.algo.rollout_correction, cfg.algo.rollout_correction_cap) == ("mask", 3.0)
-    assert load_config(None, []).algo.rollout_correction == "none"   # the paper default: trust the sampler
+    from reasonrl.config.schema import AlgoConfig
+    assert AlgoConfig().rollout_correction == "none"                  # the schema's default: trust the sampler
+    from reasonrl.train.cli import DEFAULT_JOB
+    assert load_config(DEFAULT_JOB, []).algo.rollout_correction == "tis"  # the default job samples from fp16 copies
     with pytest.raises(ConfigError, match="rollout.engine=hf_generate has none"):
         load_config(None, ["algo.rollout_correction=tis", "rollout.engine=hf_generate"])
     with pytest.raises(ConfigError, match="'algo.rollout_correction_cap': 0.5"):
