@@ -167,3 +167,12 @@ def test_redraw_refills_zero_variance_groups(tmp_path, tiny_model_dir, parity_re
         assert abs(l["groups/zero_var_frac"] - (1 - varied / len(groups))) < 1e-6
         if varied:
             assert "loss/pg" in l
+
+
+def test_memory_metrics_add_the_gpu_peak_only_on_a_gpu():
+    from reasonrl.train.runlog import memory_metrics
+    m = memory_metrics(torch.device("cpu"), 12.5)
+    assert set(m) == {"mem/peak_rss_mb", "mem/held_state_mb"} and m["mem/held_state_mb"] == 12.5
+    assert m["mem/peak_rss_mb"] > 10    # this process holds torch: tens of MB at least
+    if torch.cuda.is_available():
+        assert memory_metrics(torch.device("cuda"), 0.0)["mem/cuda_peak_mb"] >= 0

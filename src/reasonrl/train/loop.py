@@ -40,7 +40,7 @@ from reasonrl.train.checkpoint import load_trainer_state, rewind_logs, rng_state
 from reasonrl.train.distributed import Dist, NullLogger, gather_step, init_dist, sampling_seeds
 from reasonrl.train.faults import fault_point
 from reasonrl.train.parallel import Strategy, get_strategy, launched_mode
-from reasonrl.train.runlog import RunLogger, peak_rss_mb, write_report_quietly
+from reasonrl.train.runlog import RunLogger, memory_metrics, peak_rss_mb, write_report_quietly
 from reasonrl.train.setup import (UPDATE_HEAP, build_model, build_reward_runner, default_run_dir, heap_reused,
                                   return_freed_memory, seed_everything)
 from reasonrl.train.stop import StopRequest
@@ -280,8 +280,8 @@ def run_steps(t: Trainer, splits, p: Progress, logger, stop: StopRequest, checkp
             metrics["curriculum/level"] = p.curriculum.level
             if p.curriculum.observe(metrics["acc/mean"], p.step):
                 p.cursor = Cursor(seed=cfg.train.seed, n=len(p.pool))
-        logger.log({"kind": "train", "step": p.step, "time_s": p.elapsed_s, **metrics, "mem/peak_rss_mb": peak_rss_mb(),
-                    "mem/held_state_mb": t.strategy.held_state_mb()})
+        logger.log({"kind": "train", "step": p.step, "time_s": p.elapsed_s, **metrics,
+                    **memory_metrics(t.dist.device, t.strategy.held_state_mb())})
         if p.step % cfg.train.log_samples_every == 0:
             logger.samples([{"step": p.step, **r} for r in rows])
         fault_point("after_step_logged")
@@ -372,6 +372,8 @@ def finish(t: Trainer, p: Progress, heldout: list, logger, run_dir: Path) -> dic
         "rollout_tokens_per_s": float(np.mean(speeds)) if speeds else None, "peak_rss_mb": peak_rss_mb(),
         "machine": machine_description(),
     }
+    if "mem/cuda_peak_mb" in (m := memory_metrics(dist.device, 0.0)):
+        summary["cuda_peak_mb"] = m["mem/cuda_peak_mb"]
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     logger.close()
     t.runner.close()

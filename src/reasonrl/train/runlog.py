@@ -16,6 +16,15 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
+def memory_metrics(device, held_state_mb: float) -> dict[str, float]:
+    """Peak host RSS and the rank's training state; on a GPU also its peak allocated memory (RSS misses it)."""
+    out = {"mem/peak_rss_mb": peak_rss_mb(), "mem/held_state_mb": held_state_mb}
+    if getattr(device, "type", None) == "cuda":
+        import torch
+        out["mem/cuda_peak_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
+    return out
+
+
 def _clean(v):
     if isinstance(v, float) and not math.isfinite(v):
         return None  # JSON has no NaN; a reader sees a gap, not a parse error
