@@ -67,6 +67,19 @@ def test_a_hint_states_the_middle_value_and_hint_zero_keeps_the_old_stream():
     assert [p.question for p in plain] == [p.question for p in iter_nth_number(50, seed=5, kwargs={"hops": 2, "hint": 0})]
 
 
+def test_a_lookup_hint_names_the_position_to_read_and_keeps_the_same_lists():
+    value = list(iter_nth_number(40, seed=3, kwargs={"hops": 2, "hint": 100}))
+    lookup = list(iter_nth_number(40, seed=3, kwargs={"hops": 2, "hint": 100, "hint_form": "lookup"}))
+    for v, p in zip(value, lookup):
+        items, pos = p.meta["items"], p.meta["pos"]
+        assert (v.meta["items"], v.answer, v.meta["base_question"]) == (items, p.answer, p.meta["base_question"])
+        middle = items[pos - 1]          # the hint names the position to read: its item is the answer
+        assert p.question.endswith(f"Hint: so the answer is the {ordinal(middle)} number in the list.")
+        assert p.answer == str(items[middle - 1])
+    with pytest.raises(ValueError, match="hint_form must be one of value, lookup, got 'word'"):
+        load_task(TaskConfig(name="nth_number", kwargs={"hops": 2, "hint": 50, "hint_form": "word"}, num_train=5, num_heldout=2))
+
+
 @pytest.mark.parametrize("kwargs", [{"hint": 50}, {"hops": 2, "hint": 101}, {"hops": 2, "hint": -1}])
 def test_a_hint_needs_two_lookups_and_a_percent(kwargs):
     with pytest.raises(ValueError, match="hint is a percent"):

@@ -20,6 +20,10 @@ position? Hint: its 3rd number is 4." Why: RL on one lookup, then two, left the 
 (0.12-0.14): the policy never learned to read a position and look it up on the two-lookup phrasing. A hinted
 level teaches the second lookup from a position written in text, the sentence a thinking can then write
 itself; `meta["base_question"]` is the unhinted question, so a curriculum drops hinted copies of held-out rows.
+hint_form="lookup" words the hint as the one-lookup question instead ("... Hint: so the answer is the 4th number
+in the list."). Why: with the value form the hinted level stayed at chance (train accuracy <= 0.29 in 158 steps):
+the digit after "its 3rd number is" was never read as a position, while "the 4th number in the list" is the
+one-lookup wording RL had already taught to 0.98.
 """
 from __future__ import annotations
 
@@ -29,7 +33,11 @@ from collections.abc import Iterator
 from reasonrl.tasks.problem import Problem
 
 NAME = "nth_number"
-DEFAULTS = {"min_len": 6, "max_len": 8, "min_pos": 3, "hops": 1, "hint": 0}
+DEFAULTS = {"min_len": 6, "max_len": 8, "min_pos": 3, "hops": 1, "hint": 0, "hint_form": "value"}
+HINT_FORMS = {  # how a hint states the middle step: the value at the asked position, or where to look next
+    "value": lambda pos, mid: f"Hint: its {ordinal(pos)} number is {mid}.",
+    "lookup": lambda pos, mid: f"Hint: so the answer is the {ordinal(mid)} number in the list.",
+}
 
 
 def ordinal(k: int) -> str:
@@ -47,7 +55,9 @@ def check_kwargs(kwargs: dict) -> dict:
     unknown = sorted(set(kwargs) - set(DEFAULTS))
     if unknown:
         raise ValueError(f"{NAME}: unknown kwargs {unknown}; valid: {', '.join(DEFAULTS)}")
-    cfg = {k: int(v) for k, v in {**DEFAULTS, **kwargs}.items()}
+    cfg = {k: v if k == "hint_form" else int(v) for k, v in {**DEFAULTS, **kwargs}.items()}
+    if cfg["hint_form"] not in HINT_FORMS:
+        raise ValueError(f"{NAME}: hint_form must be one of {', '.join(HINT_FORMS)}, got {cfg['hint_form']!r}")
     if not 2 <= cfg["min_len"] <= cfg["max_len"] <= 10:
         raise ValueError(f"{NAME}: need 2 <= min_len <= max_len <= 10 (distinct digits), got {cfg['min_len']}, {cfg['max_len']}")
     if not 1 <= cfg["min_pos"] <= cfg["min_len"] - 1:
@@ -85,6 +95,6 @@ def iter_nth_number(size: int, seed: int, kwargs: dict | None = None) -> Iterato
         meta = {"items": items, "pos": pos, "hops": cfg["hops"]}
         if cfg["hint"] and rng.random() * 100 < cfg["hint"]:
             meta.update(base_question=question, hint=True)
-            question = f"{question} Hint: its {ordinal(pos)} number is {items[pos - 1]}."
+            question = f"{question} {HINT_FORMS[cfg['hint_form']](pos, items[pos - 1])}"
         yield Problem(id=f"{NAME}:{seed}:{index}", question=question, answer=str(answer), task=NAME,
                       lang="en", meta=meta)
