@@ -158,5 +158,6 @@ class Config(_Strict):
     def _correction_needs_logprobs(self):
         if self.algo.rollout_correction != "none" and self.rollout.engine == "hf_generate":
             raise ValueError(f"algo.rollout_correction={self.algo.rollout_correction} needs the engine's sampled-token "
-                             "log-probs; rollout.engine=hf_generate has none: use rollout.engine=hf or vllm")
+                             "log-probs; rollout.engine=hf_generate has none: use rollout.engine=hf or vllm, "
+                             "or algo.rollout_correction=none (the default job sets tis)")
         return self
