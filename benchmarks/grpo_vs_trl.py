@@ -12,7 +12,9 @@ models are scored greedily by the same evaluation code on the same held-out prob
 TRL settings, chosen to be TRL at its best on a CPU: beta=0 (no reference model), gradient_checkpointing=False
 (its default True recomputes activations: slower when memory is not the limit), loss_type="grpo" (the same
 sequence-mean aggregation reasonrl uses by default), use_cpu=True, bf16=False (this CPU has no native bf16).
-The last line reads: steps_per_s_ratio=… peak_rss_ratio=… reward_delta=… (reasonrl / TRL; reward difference).
+`--seeds 0,1,2` runs both sides once per seed (~10 minutes per seed) and reports the means, with a per-seed table.
+The last line reads: steps_per_s_ratio=… peak_rss_ratio=… reward_delta=… heldout_delta=… (reasonrl / TRL;
+differences reasonrl - TRL; over seeds: the ratio of mean s/step, the largest peak RSS, the mean accuracies).
 """
 from __future__ import annotations
 
@@ -163,6 +165,9 @@ def main() -> None:
     ap.add_argument("--temperature", type=float, default=0.7)
     ap.add_argument("--lr", type=float, default=1e-5)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seeds", type=lambda v: [int(x) for x in v.split(",")], default=None, metavar="0,1,2",
+                    help="run both sides once per seed and report the means (held-out after 12 steps moves by a few "
+                         "points between seeds; one seed cannot separate a 0.02 gap)")
     ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
                     help="both sides: bf16 = reasonrl model.bf16=on (bf16 rollout copy + autocast), TRL bf16=True "
                          "(autocast); only where the CPU has native bf16 (AVX512-BF16/AMX)")
@@ -181,37 +186,57 @@ def main() -> None:
         Path(a.out).write_text(json.dumps(res))
         return
     work = Path(tempfile.mkdtemp(prefix="grpo_vs_trl-"))
-    res = {}
-    for side in ["reasonrl", "trl"]:
-        out = work / f"{side}.json"
-        cmd = [sys.executable, __file__, "--side", side, "--out", str(out)] + [
-            f"--{k.replace('_', '-')}={x}" for k, v in vars(a).items() if k not in ("side", "out")
-            for x in (v if isinstance(v, list) else [v])]
-        print(f"== {side}: {' '.join(cmd[2:4])} ...", file=sys.stderr, flush=True)
-        subprocess.run(cmd, check=True)
-        res[side] = json.loads(out.read_text())
-        res[side]["heldout_acc"] = heldout_accuracy(res[side]["model"], a)
+    runs = []  # one {side: result} per seed
+    for seed in a.seeds or [a.seed]:
+        res = {}
+        for side in ["reasonrl", "trl"]:
+            out = work / f"seed{seed}" / f"{side}.json"
+            out.parent.mkdir(exist_ok=True)
+            cmd = [sys.executable, __file__, "--side", side, "--out", str(out)] + [
+                f"--{k.replace('_', '-')}={x}" for k, v in vars(a).items() if k not in ("side", "out", "seeds", "seed")
+                for x in (v if isinstance(v, list) else [v])] + [f"--seed={seed}"]
+            print(f"== {side}, seed {seed}: {' '.join(cmd[2:4])} ...", file=sys.stderr, flush=True)
+            subprocess.run(cmd, check=True)
+            res[side] = json.loads(out.read_text())
+            res[side]["heldout_acc"] = heldout_accuracy(res[side]["model"], a)
+        runs.append((seed, res))
     base_acc = heldout_accuracy(None, a)
-    _print_table(res, a, base_acc)
+    _print_table(runs, a, base_acc)
 
 
-def _print_table(res: dict, a, base_acc: float) -> None:
+def _mean(runs, side: str, key: str):
+    xs = [res[side].get(key) for _, res in runs]
+    return sum(xs) / len(xs) if all(isinstance(x, (int, float)) for x in xs) else None
+
+
+def _print_table(runs: list, a, base_acc: float) -> None:
     import trl
 
-    r, t = res["reasonrl"], res["trl"]
+    seeds = [seed for seed, _ in runs]
     print(f"\nGRPO on {TASK['name']} {TASK['kwargs']}, SmolLM2-135M-Instruct, {a.steps} steps, G={a.G}, B={a.B}, "
           f"max_new={a.max_new}, T={a.temperature}, lr={a.lr}, beta=0, {a.precision}, 2 threads; TRL {trl.__version__} "
-          f"(pinned {TRL_VERSION}); held-out: {a.n_heldout} problems, greedy (base model: {base_acc:.3f})\n")
-    rows = [("seconds / step", "s_per_step", False), ("rollout tokens / s", "rollout_tok_s", True),
-            ("training tokens / s", "train_tok_s", True), ("peak RSS MB", "peak_rss_mb", False),
-            (f"mean reward, last {a.last} steps", "reward_last", True), ("held-out accuracy after", "heldout_acc", True)]
-    print(f"| metric | reasonrl | TRL | reasonrl / TRL |\n|---|---|---|---|")
-    for name, key, _ in rows:
+          f"(pinned {TRL_VERSION}); held-out: {a.n_heldout} problems, greedy (base model: {base_acc:.3f}); "
+          f"seeds {seeds} (figures are means over them; peak RSS is the largest)\n")
+    rows = [("seconds / step", "s_per_step"), ("rollout tokens / s", "rollout_tok_s"),
+            ("training tokens / s", "train_tok_s"), ("peak RSS MB", "peak_rss_mb"),
+            (f"mean reward, last {a.last} steps", "reward_last"), ("held-out accuracy after", "heldout_acc")]
+    r = {key: _mean(runs, "reasonrl", key) for _, key in rows}
+    t = {key: _mean(runs, "trl", key) for _, key in rows}
+    r["peak_rss_mb"] = max(res["reasonrl"]["peak_rss_mb"] for _, res in runs)
+    t["peak_rss_mb"] = max(res["trl"]["peak_rss_mb"] for _, res in runs)
+    print("| metric | reasonrl | TRL | reasonrl / TRL |\n|---|---|---|---|")
+    for name, key in rows:
         x, y = r.get(key), t.get(key)
         ratio = f"{x / y:.2f}" if isinstance(x, (int, float)) and isinstance(y, (int, float)) and y else "n/a"
         fx = f"{x:.3f}" if isinstance(x, float) else str(x)
         fy = f"{y:.3f}" if isinstance(y, float) else str(y)
         print(f"| {name} | {fx} | {fy} | {ratio} |")
+    if len(runs) > 1:  # a 12-step trajectory per seed: the held-out spread between seeds is the noise to read against
+        print("\n| seed | reasonrl s/step | TRL s/step | held-out reasonrl | held-out TRL | delta |\n|---|---|---|---|---|---|")
+        for seed, res in runs:
+            x, y = res["reasonrl"], res["trl"]
+            print(f"| {seed} | {x['s_per_step']:.2f} | {y['s_per_step']:.2f} | {x['heldout_acc']:.2f} | "
+                  f"{y['heldout_acc']:.2f} | {x['heldout_acc'] - y['heldout_acc']:+.2f} |")
     print(f"\nsteps_per_s_ratio={t['s_per_step'] / r['s_per_step']:.2f} peak_rss_ratio={r['peak_rss_mb'] / t['peak_rss_mb']:.2f} "
           f"reward_delta={r['reward_last'] - t['reward_last']:+.2f} heldout_delta={r['heldout_acc'] - t['heldout_acc']:+.2f}")
 
