@@ -171,3 +171,26 @@ def test_fp16_layout_is_close_not_exact_follows_updates_and_leaves_bf16_alone(ti
         with fast.active(max_rows=4):
             got = bf16(input_ids=ids).logits
     assert fast.copied == 0 and torch.equal(got, want)
+
+
+def test_fp16_packs_on_threads_equal_serial_packs_and_tied_weights_share_one(tiny_model_dir):
+    """The packs run one weight per thread (fbgemm's packer is single-threaded): the values must not depend on
+    the thread count, and two Linears sharing a weight (a tied head) must share one pack."""
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
+    lin = [m for m in model.modules() if type(m) is torch.nn.Linear]
+    a, b = next((x, y) for i, x in enumerate(lin) for y in lin[i + 1:] if x.weight.shape == y.weight.shape)
+    b.weight = a.weight                                             # tie two same-shape Linears
+    ids = torch.randint(0, model.config.vocab_size, (3, 1))
+    threads, outs = torch.get_num_threads(), []
+    try:
+        for n in (1, 2):
+            torch.set_num_threads(n)
+            fast = DecodeLinears(model, layout="fp16", keep_between=True)
+            with torch.no_grad(), fast.active(max_rows=3):
+                outs.append(model(input_ids=ids).logits)
+            unique = len({id(m.weight) for m in lin})
+            assert fast.copied == unique
+            assert fast._buf[a] is fast._buf[b]
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(outs[0], outs[1])

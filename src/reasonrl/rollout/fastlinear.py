@@ -26,6 +26,7 @@ import json
 import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
@@ -96,21 +97,21 @@ class DecodeLinears:
     def refresh(self, force: bool = False) -> None:
         """Copy in the current weights some row count decodes through (all of them if `force`); tied weights once."""
         by_weight: dict[int, torch.Tensor] = {}
+        pending: list[tuple[torch.nn.Linear, torch.Tensor]] = []   # fp16: (module, weight) to pack
         self.copied = 0
         for m in self._linears():
             w = m.weight
             if not (force or self._needs_copy(m)):
                 self._buf.pop(m, None)
                 continue
-            if id(w) in by_weight:
-                self._buf[m] = by_weight[id(w)]
-                continue
             # Every weight is re-copied each time. Neither `_version` (fused AdamW updates in place without
             # bumping it: a version check served stale weights to every rollout) nor requires_grad (an
             # inference engine's frozen weights still receive load_state_dict syncs) says reliably "unchanged".
             if self.layout == "fp16":
-                self._buf[m] = by_weight[id(w)] = _pack_fp16(w)
-                self.copied += 1
+                pending.append((m, w))   # packed below, tied weights once
+                continue
+            if id(w) in by_weight:
+                self._buf[m] = by_weight[id(w)]
                 continue
             buf = self._buf.get(m)
             if buf is None or buf.shape != (m.in_features, m.out_features) or buf.dtype != w.dtype:
@@ -119,6 +120,24 @@ class DecodeLinears:
                 buf[:, s : s + 256].copy_(w[s : s + 256].t())
             self._buf[m] = by_weight[id(w)] = buf
             self.copied += 1
+        if pending:
+            self._pack_all(pending)
+
+    def _pack_all(self, pending: list[tuple[torch.nn.Linear, torch.Tensor]]) -> None:
+        """fp16 packs, one weight per thread: fbgemm's packer is a scalar single-threaded loop (~0.8 s per
+        rollout for 135M parameters on 2 cores, a third of a default-job rollout), and it releases the GIL."""
+        # largest first (the tied head is a fifth of the model): the threads then finish together
+        unique = sorted({id(w): w for _, w in pending}.values(), key=lambda w: -w.numel())
+        workers = max(1, min(torch.get_num_threads(), len(unique)))
+        if workers == 1:
+            packed = [_pack_fp16(w) for w in unique]
+        else:
+            with ThreadPoolExecutor(workers) as pool:
+                packed = list(pool.map(_pack_fp16, unique))
+        by_id = {id(w): p for w, p in zip(unique, packed)}
+        for m, w in pending:
+            self._buf[m] = by_id[id(w)]
+        self.copied += len(unique)
 
     @torch.no_grad()
     def tune(self, max_rows: int = 16, rounds: int = 2) -> dict[tuple[int, int, int], str]:
