@@ -12,7 +12,9 @@ ratios to our decode loop (`hf`) measured in the same run: this 2-core machine i
 
 Engines: hf = our decode loop (fp32, matmul layout tuned per weight shape and batch size: the default),
 hf_plain = the same through the model's own Linear forward, hf_transposed = transposed weight copies for every
-batch size (the default before the tuning), hf_fp16 = fbgemm fp16 weight copies (`rollout.decode_layout=fp16`), hf_int8 = the loop over a dynamically int8-quantised copy (fbgemm), hf_bf16 = a bf16
+batch size (the default before the tuning), hf_fp16 = fbgemm fp16 weight copies (`rollout.decode_layout=fp16`), hf_bf16w = bf16 weight copies
+and activations in the Linears only (`rollout.decode_layout=bf16`, native bf16 CPUs), hf_fast = whichever of those two
+this machine decodes faster (`rollout.decode_layout=fast`), hf_int8 = the loop over a dynamically int8-quantised copy (fbgemm), hf_bf16 = a bf16
 copy (emulated on CPUs without AVX512-BF16, ~1 GFLOP/s on the AVX2 EPYC: default shape only, not in the default list), vllm = vLLM's CPU build.
 Ends with one key=value line.
 """
@@ -52,6 +54,8 @@ ENGINES = {
     "hf_plain": lambda m, t: DecodeEngine(m, t, transposed_weights=False),
     "hf_transposed": lambda m, t: DecodeEngine(m, t, layout="transposed"),
     "hf_fp16": lambda m, t: DecodeEngine(m, t, layout="fp16"),
+    "hf_bf16w": lambda m, t: DecodeEngine(m, t, layout="bf16"),
+    "hf_fast": lambda m, t: DecodeEngine(m, t, layout="fast"),
     "hf_int8": _int8,
     "hf_bf16": lambda m, t: DecodeEngine(m, t, dtype=torch.bfloat16, transposed_weights=False),
     "vllm": _vllm,
@@ -93,7 +97,7 @@ def _timed(engine, prompts, n, T, reps) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--engines", default="hf,hf_fp16,hf_int8,vllm", help="comma list from: " + ", ".join(ENGINES))
+    ap.add_argument("--engines", default="hf,hf_fp16,hf_bf16w,hf_int8,vllm", help="comma list from: " + ", ".join(ENGINES))
     ap.add_argument("--reps", type=int, default=3, help="timed calls per shape after the warm-up")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--default-only", default="hf_bf16", help="engines measured at the default shape only")

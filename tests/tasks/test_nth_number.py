@@ -84,3 +84,23 @@ def test_a_lookup_hint_names_the_position_to_read_and_keeps_the_same_lists():
 def test_a_hint_needs_two_lookups_and_a_percent(kwargs):
     with pytest.raises(ValueError, match="hint is a percent"):
         next(iter_nth_number(1, seed=0, kwargs=kwargs))
+
+
+def test_two_digit_items_make_long_lists_of_distinct_numbers_and_keep_the_one_digit_stream():
+    probs = list(iter_nth_number(200, seed=4, kwargs={"digits": 2, "min_len": 12, "max_len": 16, "min_pos": 5}))
+    for p in probs:
+        items, pos = p.meta["items"], p.meta["pos"]
+        assert 12 <= len(items) <= 16 and len(set(items)) == len(items) and all(10 <= x <= 99 for x in items)
+        assert 5 <= pos <= len(items) - 1 and p.answer == str(items[pos - 1])
+        assert p.question == f"What is the {ordinal(pos)} number in the list {', '.join(map(str, items))}?"
+    assert max(p.meta["pos"] for p in probs) == 15
+    one = [p.question for p in iter_nth_number(30, seed=4)]
+    assert one == [p.question for p in iter_nth_number(30, seed=4, kwargs={"digits": 1})]   # digits=1 is the old stream
+
+
+@pytest.mark.parametrize("kwargs, match", [({"digits": 3}, "digits must be 1 or 2, got 3"),
+                                           ({"digits": 2, "max_len": 31}, r"max_len <= 30 \(distinct 2-digit items\)"),
+                                           ({"digits": 2, "hops": 2}, "hops=2 reads an item as a position")])
+def test_bad_digit_kwargs_are_one_line_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        load_task(TaskConfig(name="nth_number", kwargs=kwargs, num_train=5, num_heldout=2))

@@ -29,13 +29,15 @@ def test_every_template_renders(tok, template, problem):
         assert text.startswith("<|im_start|>system\nYou are a helpful AI assistant named SmolLM")
         assert f"<|im_start|>user\n{problem.question}" in text
         assert text.endswith("<|im_start|>assistant\n" + prefill)
-    if template in ("chat", "chat_think", "chat_think_steps", "r1zero"):
+    if template != "plain":
         assert "<think>" in text and "<answer>" in text
     if template == "chat_think_steps":
         assert ("先计算前两个数" if zh else "First add or subtract the first two numbers") in text
+    if template == "chat_think_positions":
+        assert ("每个数前写上它的位置" if zh else "each with its position (1: the first number") in text
     if template == "plain":
         assert ("只回答数字。" if zh else "Answer with just the number.") in text
-    if template in ("chat_think", "chat_think_steps"):
+    if template.startswith("chat_think"):
         assert prefill == "<think>\n"
     else:
         assert prefill == ""
@@ -61,7 +63,7 @@ def test_lang_override_and_exact_r1zero(tok):
 
 
 def test_unknown_template_and_lang():
-    with pytest.raises(ValueError, match=r"^unknown template 'cot'; valid: r1zero, chat, chat_think, chat_think_steps, plain$"):
+    with pytest.raises(ValueError, match=r"^unknown template 'cot'; valid: r1zero, chat, chat_think, chat_think_steps, chat_think_positions, plain$"):
         render_prompt(None, EN, "cot")
     with pytest.raises(ValueError, match=r"^unknown lang 'fr'; valid: auto, en, zh$"):
         render_prompt(None, EN, "plain", lang="fr")

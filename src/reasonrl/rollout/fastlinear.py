@@ -12,12 +12,16 @@ Measured over all of SmolLM2-135M's linears, weights read from RAM (2 threads):
 - AMD EPYC (AVX2 only): every fp32 layout is memory-bound at M <= 4 (~10 GB/s of weights, 4-5 GFLOP/s at M=1);
   `fp16` (fbgemm's fp16-weight kernel, fp32 activations and accumulation) reads half the bytes: 9.7-11.5 GFLOP/s at
   M=1, 1.3-1.8x the best fp32 layout at M=2-8, par at M=16.
+- Intel Xeon with AMX (2026-12-06, sum over all 211 weights, ms): fp32 24.7 / 41.8 / 58.0 at M=1/4/16, fp16 27.6 /
+  35.5 / 74.8 (slower than fp32 from M=8), `bf16` (a bf16 weight copy, bf16 activations: AMX tiles) 27.8 / 29.7 / 29.4.
 So `layout="auto"` times each layout per weight shape and row count on the model's own weights (`tune`, a few
 seconds at the first rollout) and decodes each step with the winners; a weight is copied only if its shape
 chose `transposed` for some row count. The three give the same float32 values up to summation order: rollouts sample the trained
 policy (tests/rollout/test_fastlinear.py). `fp16` is never chosen by `auto`: its weights are rounded to 11 significant
 bits (matmul outputs ~2e-4 relative off), so the sampler's policy differs slightly from the trainer's; pair it with
-`algo.rollout_correction` and watch `kl/rollout_vs_train`. Storing the trainer's weights transposed instead made its backward
+`algo.rollout_correction` and watch `kl/rollout_vs_train`. `bf16` (8 significant bits, CPUs with native bf16 only)
+is the same trade, larger. `fast` picks, once per machine, whichever of the two inexact layouts decodes the model
+faster (fp16 on AVX2 and AVX512-BF16 EPYCs, bf16 with AMX), timed at the row counts decoding runs. Storing the trainer's weights transposed instead made its backward
 ~25% slower (gradients come out [out, in]), so the rollout gets its own copy.
 """
 from __future__ import annotations
@@ -35,7 +39,9 @@ import torch
 import torch.nn.functional as F
 
 LAYOUTS = ("transposed", "weight_major", "linear")  # exact: what `auto` chooses among
-FIXED = (*LAYOUTS, "fp16")                            # may be asked for by name
+LOSSY = ("fp16", "bf16")                              # rounded weight copies: the sampler is ~1e-3 off the trainer
+FIXED = (*LAYOUTS, *LOSSY)                            # may be asked for by name
+FAST_ROWS = (1, 4, 8, 16)                             # where `fast` compares the lossy layouts (decode shrinks 16 -> 1)
 TUNE_ROWS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)  # row counts timed; a count between two uses the next one up
 # a copy costs one strided read of every weight per rollout (~0.3 s for 135M params, what ~40 decode steps
 # save at a 15% gain): `transposed` must beat the no-copy layouts by 25% to be worth it
@@ -57,10 +63,12 @@ class DecodeLinears:
 
     def __init__(self, model: torch.nn.Module, *, layout: str = "auto", keep_between: bool = False,
                  cache: Path | None = None):
-        if layout != "auto" and layout not in FIXED:
-            raise ValueError(f"unknown decode layout {layout!r}; valid: auto, {', '.join(FIXED)}")
-        if layout == "fp16" and not fp16_available():   # the default job asks for it: it must still run on ARM
-            print("reasonrl: decode layout fp16 needs fbgemm (an x86 CPU with AVX2); decoding with layout auto", file=sys.stderr)
+        if layout not in ("auto", "fast") and layout not in FIXED:
+            raise ValueError(f"unknown decode layout {layout!r}; valid: auto, fast, {', '.join(FIXED)}")
+        if layout == "fast":
+            layout = fastest_lossy(model, cache)
+        if layout in LOSSY and not LOSSY_AVAILABLE[layout]():   # a config asks for it: it must still run elsewhere
+            print(f"reasonrl: decode layout {layout} needs {LOSSY_NEEDS[layout]}; decoding with layout auto", file=sys.stderr)
             layout = "auto"
         self.model = model
         self.layout = layout
@@ -87,8 +95,8 @@ class DecodeLinears:
         return self.choice.get((*shape, _bucket(rows)), "linear")
 
     def _needs_copy(self, m: torch.nn.Linear) -> bool:
-        if self.layout == "fp16":
-            return m.weight.dtype == torch.float32
+        if self.layout in LOSSY:
+            return m.weight.dtype == torch.float32   # a bf16 model (model.bf16) already decodes in bf16
         if self.layout != "auto":
             return self.layout == "transposed"
         return any(v == "transposed" for (i, o, _), v in self.choice.items() if (i, o) == _shape(m))
@@ -109,6 +117,12 @@ class DecodeLinears:
             # inference engine's frozen weights still receive load_state_dict syncs) says reliably "unchanged".
             if self.layout == "fp16":
                 pending.append((m, w))   # packed below, tied weights once
+                continue
+            if self.layout == "bf16":
+                if id(w) not in by_weight:
+                    by_weight[id(w)] = w.detach().to(torch.bfloat16)
+                    self.copied += 1
+                self._buf[m] = by_weight[id(w)]
                 continue
             if id(w) in by_weight:
                 self._buf[m] = by_weight[id(w)]
@@ -195,19 +209,7 @@ class DecodeLinears:
             self.tuned_rows = max(self.tuned_rows, need)
 
     def _save(self) -> None:
-        try:
-            old = json.loads(self.cache.read_text())
-            old = old if isinstance(old, dict) else {}
-        except (OSError, ValueError):
-            old = {}
-        old[self._cache_key()] = {f"{i},{o},{r}": v for (i, o, r), v in sorted(self.choice.items())}
-        try:
-            self.cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.cache.with_name(f"{self.cache.name}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(old, indent=1))
-            os.replace(tmp, self.cache)   # atomic: a reader never sees half a file
-        except OSError:
-            pass                          # a read-only cache only costs the next process its own tuning
+        _cache_put(self.cache, self._cache_key(), {f"{i},{o},{r}": v for (i, o, r), v in sorted(self.choice.items())})
 
     @contextmanager
     def active(self, max_rows: int = 16):
@@ -240,7 +242,7 @@ class DecodeLinears:
         def forward(x: torch.Tensor) -> torch.Tensor:
             rows = x.numel() // x.shape[-1]
             name = pick(shape, rows)
-            if name in ("transposed", "fp16") and wt is None:  # a prefill beyond the tuned rows, or a bf16 weight
+            if name in ("transposed", *LOSSY) and wt is None:  # a prefill beyond the tuned rows, or a bf16 weight
                 name = "linear"
             y = _FORWARDS[name](x.reshape(rows, x.shape[-1]), w, wt).reshape(*x.shape[:-1], w.shape[0])
             return y if bias is None else y + bias
@@ -256,6 +258,7 @@ _FORWARDS: dict[str, Callable[[torch.Tensor, torch.Tensor, torch.Tensor | None],
     "weight_major": lambda x, w, wt: (w @ x.t()).t(),
     "linear": lambda x, w, wt: F.linear(x, w),
     "fp16": lambda x, w, wt: torch.ops.aten.fbgemm_linear_fp16_weight_fp32_activation(x, wt, None),
+    "bf16": lambda x, w, wt: F.linear(x.to(torch.bfloat16), wt).to(x.dtype),
 }
 
 
@@ -273,6 +276,79 @@ def fp16_available() -> bool:
         return True
     except (RuntimeError, AttributeError):
         return False
+
+
+def bf16_available() -> bool:
+    """bf16 matmuls at speed need native bf16 (AVX512-BF16 or AMX); elsewhere they are emulated, ~0.6x fp32."""
+    from reasonrl.model import cpu_has_bf16
+
+    return cpu_has_bf16()
+
+
+LOSSY_AVAILABLE = {"fp16": fp16_available, "bf16": bf16_available}
+LOSSY_NEEDS = {"fp16": "fbgemm (an x86 CPU with AVX2)", "bf16": "native bf16 (AVX512-BF16 or AMX)"}
+
+
+@torch.no_grad()
+def time_lossy(model: torch.nn.Module, rows: tuple[int, ...] = FAST_ROWS, rounds: int = 2) -> dict[str, float]:
+    """Seconds per pass of every float32 Linear of `model` through each available lossy layout, summed over
+    `rows` (min of `rounds`): what one decode step at each of those batch sizes spends in the matmuls."""
+    mods = [m for m in model.modules() if type(m) is torch.nn.Linear and m.weight.dtype == torch.float32]
+    gen = torch.Generator().manual_seed(0)
+    spent: dict[str, float] = {}
+    for name in (n for n in LOSSY if LOSSY_AVAILABLE[n]()):
+        copy = DecodeLinears(model, layout=name)
+        copy.refresh(force=True)
+        best = float("inf")
+        for _ in range(rounds):
+            t = time.perf_counter()
+            for r in rows:
+                xs = {k: torch.randn(r, k, generator=gen) for k in {m.in_features for m in mods}}
+                for m in mods:
+                    _FORWARDS[name](xs[m.in_features], m.weight, copy._buf[m])
+            best = min(best, time.perf_counter() - t)
+        spent[name] = best
+    return spent
+
+
+def fastest_lossy(model: torch.nn.Module, cache: Path | None = None) -> str:
+    """`fast`: the lossy layout that decodes `model` fastest on this machine (timed once, then read from `cache`),
+    or `auto` (exact) where neither is available."""
+    from reasonrl.model import machine_description
+
+    key = f"fast | {machine_description()} | torch {torch.__version__} | {torch.get_num_threads()} threads"
+    try:
+        known = json.loads(cache.read_text()).get(key)
+    except (OSError, ValueError, AttributeError):
+        known = None
+    if known in LOSSY:
+        return known
+    spent = time_lossy(model)
+    if not spent:
+        return "auto"
+    choice = min(spent, key=spent.get)
+    print(f"reasonrl: decode layout fast -> {choice} ({', '.join(f'{k} {v * 1e3:.0f} ms' for k, v in spent.items())} "
+          f"per pass at rows {FAST_ROWS})", file=sys.stderr)
+    if cache is not None:
+        _cache_put(cache, key, choice)
+    return choice
+
+
+def _cache_put(cache: Path, key: str, value) -> None:
+    """Set one entry of the per-machine JSON cache, keeping the others."""
+    try:
+        old = json.loads(cache.read_text())
+        old = old if isinstance(old, dict) else {}
+    except (OSError, ValueError):
+        old = {}
+    old[key] = value
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(old, indent=1))
+        os.replace(tmp, cache)   # atomic: a reader never sees half a file
+    except OSError:
+        pass                     # a read-only cache only costs the next process its own tuning
 
 
 TransposedLinears = DecodeLinears  # the old name (before the layout was chosen per row count)

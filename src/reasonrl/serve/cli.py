@@ -15,6 +15,7 @@ import importlib.util
 import sys
 
 from reasonrl.serve import security
+from reasonrl.tasks.prompts import TEMPLATES
 
 ENGINES = ("hf", "vllm")
 
@@ -30,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help='end the prompt with "<think>\\n" (default: as the run trained); text before </think> is reasoning')
     p.add_argument("--plain-chat", action="store_true",
                    help="ignore the run's prompt settings: the tokenizer's chat template as is")
-    p.add_argument("--template", choices=["r1zero", "chat", "chat_think", "chat_think_steps", "plain"], default=None,
+    p.add_argument("--template", choices=TEMPLATES, default=None,
                    help="prompt template (default: the run's task.template)")
     p.add_argument("--lang", choices=["auto", "en", "zh"], default=None,
                    help="instruction language (default: the run's; auto = Chinese for a Chinese question)")

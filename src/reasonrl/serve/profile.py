@@ -16,11 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from reasonrl.tasks.problem import has_cjk
-from reasonrl.tasks.prompts import PLAIN_INSTRUCTION, R1ZERO, STEPS_INSTRUCTION, TAGGED_TEMPLATES, TAGS_INSTRUCTION, prefill_of
-
-# The user-turn instruction each template wraps around the question ({question} marks where).
-INSTRUCTIONS = {"chat": TAGS_INSTRUCTION, "chat_think": TAGS_INSTRUCTION, "chat_think_steps": STEPS_INSTRUCTION,
-                "plain": PLAIN_INSTRUCTION}
+from reasonrl.tasks.prompts import INSTRUCTIONS, R1ZERO, TAGGED_TEMPLATES, prefill_of
 TAGGED = TAGGED_TEMPLATES  # templates that ask for <answer>...</answer>
 CONFIG_NAMES = ("config.yaml", "reasonrl.yaml")  # in a checkpoint / in an exported HF folder
 

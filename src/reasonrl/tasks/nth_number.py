@@ -15,6 +15,11 @@ end) or is that same position are redrawn. Why: after RL on hops=1 SmolLM2-135M 
 full one (0.99 vs 0.98 held-out): one lookup fits in a forward pass, so thinking is not needed; two lookups in
 sequence, each of which it can learn, are the smallest composition whose middle value a thinking can write down.
 
+digits=2 draws two-digit items (10..99, distinct, lists up to 30 long). Why: on 6-8 one-digit items RL taught
+the lookup inside one forward pass (0.99 with the thinking forced empty); a long list asked for a far position
+is counting a forward pass does badly, while a thinking that numbers the items ("1: 34, 2: 71, ...") turns the
+lookup into matching the position's label, and distinct two-digit items keep that copy unambiguous.
+
 hint=P (percent, hops=2 only) appends the middle step to P% of the questions: "... what number is at that
 position? Hint: its 3rd number is 4." Why: RL on one lookup, then two, left the second level at chance
 (0.12-0.14): the policy never learned to read a position and look it up on the two-lookup phrasing. A hinted
@@ -33,7 +38,8 @@ from collections.abc import Iterator
 from reasonrl.tasks.problem import Problem
 
 NAME = "nth_number"
-DEFAULTS = {"min_len": 6, "max_len": 8, "min_pos": 3, "hops": 1, "hint": 0, "hint_form": "value"}
+DEFAULTS = {"min_len": 6, "max_len": 8, "min_pos": 3, "hops": 1, "hint": 0, "hint_form": "value", "digits": 1}
+VALUES = {1: range(10), 2: range(10, 100)}   # the distinct items a list is drawn from, by digits per item
 HINT_FORMS = {  # how a hint states the middle step: the value at the asked position, or where to look next
     "value": lambda pos, mid: f"Hint: its {ordinal(pos)} number is {mid}.",
     "lookup": lambda pos, mid: f"Hint: so the answer is the {ordinal(mid)} number in the list.",
@@ -58,8 +64,14 @@ def check_kwargs(kwargs: dict) -> dict:
     cfg = {k: v if k == "hint_form" else int(v) for k, v in {**DEFAULTS, **kwargs}.items()}
     if cfg["hint_form"] not in HINT_FORMS:
         raise ValueError(f"{NAME}: hint_form must be one of {', '.join(HINT_FORMS)}, got {cfg['hint_form']!r}")
-    if not 2 <= cfg["min_len"] <= cfg["max_len"] <= 10:
-        raise ValueError(f"{NAME}: need 2 <= min_len <= max_len <= 10 (distinct digits), got {cfg['min_len']}, {cfg['max_len']}")
+    if cfg["digits"] not in VALUES:
+        raise ValueError(f"{NAME}: digits must be 1 or 2, got {cfg['digits']}")
+    most = 10 if cfg["digits"] == 1 else 30   # distinct items; 30 two-digit items already outrun a 135M model's copy
+    if not 2 <= cfg["min_len"] <= cfg["max_len"] <= most:
+        raise ValueError(f"{NAME}: need 2 <= min_len <= max_len <= {most} (distinct {cfg['digits']}-digit items), "
+                         f"got {cfg['min_len']}, {cfg['max_len']}")
+    if cfg["hops"] == 2 and cfg["digits"] != 1:
+        raise ValueError(f"{NAME}: hops=2 reads an item as a position, so it needs digits=1, got digits={cfg['digits']}")
     if not 1 <= cfg["min_pos"] <= cfg["min_len"] - 1:
         raise ValueError(f"{NAME}: min_pos must be in 1..min_len-1 = {cfg['min_len'] - 1}, got {cfg['min_pos']}")
     if cfg["hops"] not in (1, 2):
@@ -81,7 +93,7 @@ def iter_nth_number(size: int, seed: int, kwargs: dict | None = None) -> Iterato
     rng = random.Random(seed)
     for index in range(size):
         while True:
-            items = rng.sample(range(10), rng.randint(cfg["min_len"], cfg["max_len"]))
+            items = rng.sample(VALUES[cfg["digits"]], rng.randint(cfg["min_len"], cfg["max_len"]))
             pos = rng.randint(cfg["min_pos"], len(items) - 1)
             if cfg["hops"] == 1 or (1 <= items[pos - 1] <= len(items) and items[pos - 1] != pos):
                 break

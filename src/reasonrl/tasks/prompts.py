@@ -9,6 +9,7 @@
 | `chat`       | chat template, asks for tags      | ""          |
 | `chat_think` | chat, reply opened with <think>   | "<think>\n" |
 | `chat_think_steps` | chat_think, asks for one operation per step | "<think>\n" |
+| `chat_think_positions` | chat_think, asks to number the list's items up to the asked one | "<think>\n" |
 | `plain`      | chat, "Answer with just the number." | ""       |
 
 Each has an English and a Chinese text; lang='auto' follows problem.lang. The chat instructions hold
@@ -27,8 +28,8 @@ from __future__ import annotations
 
 from reasonrl.tasks.problem import Problem
 
-TEMPLATES = ("r1zero", "chat", "chat_think", "chat_think_steps", "plain")
-TAGGED_TEMPLATES = ("r1zero", "chat", "chat_think", "chat_think_steps")   # their instruction asks for <think>/<answer>
+TEMPLATES = ("r1zero", "chat", "chat_think", "chat_think_steps", "chat_think_positions", "plain")
+TAGGED_TEMPLATES = ("r1zero", "chat", "chat_think", "chat_think_steps", "chat_think_positions")   # they ask for <think>/<answer>
 THINK_PREFILL = "<think>\n"
 
 R1ZERO = {
@@ -55,10 +56,20 @@ STEPS_INSTRUCTION = {
     "en": "{question}\n\nFirst add or subtract the first two numbers, then apply the last number to that result. Show each step inside <think> </think> tags, then give only the final answer inside <answer> </answer> tags.",
     "zh": "{question}\n\n先计算前两个数，再把最后一个数作用于这个结果。在 <think> </think> 标签内写出每一步，然后只把最终答案写在 <answer> </answer> 标签内。",
 }
+# For a far lookup in a long list (issue 19, nth_number digits=2): the procedure that turns counting into matching
+# a label. Base SmolLM2-135M under it (20 questions of 12-16 two-digit items, 8 samples, T=0.8): 25 of 160 samples
+# number the items ("Fourth number: 27"), the last number is right in 8 (5%) vs 4 under the plain tag instruction.
+POSITIONS_INSTRUCTION = {
+    "en": "{question}\n\nInside <think> </think> tags, write the numbers of the list one per line, each with its position (1: the first number, 2: the second, ...), up to the asked position. Then give only that number inside <answer> </answer> tags.",
+    "zh": "{question}\n\n在 <think> </think> 标签内，把列表中的数逐行写出，每个数前写上它的位置（1: 第一个数，2: 第二个数，……），直到所问的位置。然后只把那个数写在 <answer> </answer> 标签内。",
+}
 PLAIN_INSTRUCTION = {
     "en": "{question}\nAnswer with just the number.",
     "zh": "{question}\n只回答数字。",
 }
+# The user-turn instruction each chat template wraps around the question (r1zero is a whole prompt of its own).
+INSTRUCTIONS = {"chat": TAGS_INSTRUCTION, "chat_think": TAGS_INSTRUCTION, "chat_think_steps": STEPS_INSTRUCTION,
+                "chat_think_positions": POSITIONS_INSTRUCTION, "plain": PLAIN_INSTRUCTION}
 
 
 def _chat(tokenizer, user_message: str, prefill: str) -> str:
@@ -86,11 +97,8 @@ def render_prompt(tokenizer, problem: Problem, template: str, lang: str = "auto"
         raise ValueError(f"unknown lang {lang!r}; valid: auto, en, zh")
     if template == "r1zero":
         return R1ZERO[lang].format(question=problem.question), ""
-    if template == "plain":
-        return _chat(tokenizer, PLAIN_INSTRUCTION[lang].format(question=problem.question), ""), ""
-    instruction = STEPS_INSTRUCTION if template == "chat_think_steps" else TAGS_INSTRUCTION
     prefill = prefill_of(template)
-    return _chat(tokenizer, instruction[lang].format(question=problem.question), prefill), prefill
+    return _chat(tokenizer, INSTRUCTIONS[template][lang].format(question=problem.question), prefill), prefill
 
 
 def prefill_of(template: str) -> str:
