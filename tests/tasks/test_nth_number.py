@@ -104,3 +104,20 @@ def test_two_digit_items_make_long_lists_of_distinct_numbers_and_keep_the_one_di
 def test_bad_digit_kwargs_are_one_line_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
         load_task(TaskConfig(name="nth_number", kwargs=kwargs, num_train=5, num_heldout=2))
+
+
+def test_after_asks_for_the_kth_number_past_a_named_item():
+    probs = list(iter_nth_number(300, seed=6, kwargs={"digits": 2, "min_len": 8, "max_len": 12, "after": 4}))
+    for p in probs:
+        items, k, anchor = p.meta["items"], p.meta["after"], p.meta["anchor"]
+        start = items.index(anchor)
+        assert 2 <= k <= 4 and p.answer == str(items[start + k]) and p.meta["pos"] == start + k + 1
+        assert p.question == f"What is the {ordinal(k)} number after {anchor} in the list {', '.join(map(str, items))}?"
+    assert {p.meta["after"] for p in probs} == {2, 3, 4}
+    assert {p.meta["items"].index(p.meta["anchor"]) for p in probs} >= set(range(0, 6))   # named items anywhere, not a fixed slot
+
+
+@pytest.mark.parametrize("kwargs", [{"after": 1}, {"after": 8, "min_len": 8, "digits": 2}, {"after": 3, "hops": 2}])
+def test_bad_after_is_a_one_line_error(kwargs):
+    with pytest.raises(ValueError, match="after counts 2..after places past a named item"):
+        next(iter_nth_number(1, seed=0, kwargs=kwargs))

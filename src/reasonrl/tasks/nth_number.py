@@ -20,6 +20,11 @@ the lookup inside one forward pass (0.99 with the thinking forced empty); a long
 is counting a forward pass does badly, while a thinking that numbers the items ("1: 34, 2: 71, ...") turns the
 lookup into matching the position's label, and distinct two-digit items keep that copy unambiguous.
 
+after=N asks for the k-th number (k = 2..N) after a named item: "What is the 3rd number after 45 in the list 46, 11,
+78, 45, 70, 51, 29, 77?" (29). Why: in one forward pass that is two hops (find 45, then move 3 places), the
+composition two-lookup questions showed a 135M model does not learn; written out, each step is the copy a language
+model does best: continue the list from 45 ("45, 70, 51, 29") and stop after k items, a thinking of ~12 tokens.
+
 hint=P (percent, hops=2 only) appends the middle step to P% of the questions: "... what number is at that
 position? Hint: its 3rd number is 4." Why: RL on one lookup, then two, left the second level at chance
 (0.12-0.14): the policy never learned to read a position and look it up on the two-lookup phrasing. A hinted
@@ -38,7 +43,7 @@ from collections.abc import Iterator
 from reasonrl.tasks.problem import Problem
 
 NAME = "nth_number"
-DEFAULTS = {"min_len": 6, "max_len": 8, "min_pos": 3, "hops": 1, "hint": 0, "hint_form": "value", "digits": 1}
+DEFAULTS = {"min_len": 6, "max_len": 8, "min_pos": 3, "hops": 1, "hint": 0, "hint_form": "value", "digits": 1, "after": 0}
 VALUES = {1: range(10), 2: range(10, 100)}   # the distinct items a list is drawn from, by digits per item
 HINT_FORMS = {  # how a hint states the middle step: the value at the asked position, or where to look next
     "value": lambda pos, mid: f"Hint: its {ordinal(pos)} number is {mid}.",
@@ -70,6 +75,9 @@ def check_kwargs(kwargs: dict) -> dict:
     if not 2 <= cfg["min_len"] <= cfg["max_len"] <= most:
         raise ValueError(f"{NAME}: need 2 <= min_len <= max_len <= {most} (distinct {cfg['digits']}-digit items), "
                          f"got {cfg['min_len']}, {cfg['max_len']}")
+    if cfg["after"] and (cfg["after"] < 2 or cfg["hops"] != 1 or cfg["after"] > cfg["min_len"] - 1):
+        raise ValueError(f"{NAME}: after counts 2..after places past a named item (hops 1, after <= min_len - 1 = "
+                         f"{cfg['min_len'] - 1}), got after={cfg['after']}, hops={cfg['hops']}")
     if cfg["hops"] == 2 and cfg["digits"] != 1:
         raise ValueError(f"{NAME}: hops=2 reads an item as a position, so it needs digits=1, got digits={cfg['digits']}")
     if not 1 <= cfg["min_pos"] <= cfg["min_len"] - 1:
@@ -98,13 +106,20 @@ def iter_nth_number(size: int, seed: int, kwargs: dict | None = None) -> Iterato
             if cfg["hops"] == 1 or (1 <= items[pos - 1] <= len(items) and items[pos - 1] != pos):
                 break
         listed = ", ".join(map(str, items))
-        if cfg["hops"] == 1:
+        if cfg["after"]:
+            k = rng.randint(2, cfg["after"])
+            start = rng.randint(0, len(items) - 1 - k)
+            question, answer = f"What is the {ordinal(k)} number after {items[start]} in the list {listed}?", items[start + k]
+            pos = start + k + 1
+        elif cfg["hops"] == 1:
             question, answer = f"What is the {ordinal(pos)} number in the list {listed}?", items[pos - 1]
         else:
             question = (f"Take the list {listed}. Its {ordinal(pos)} number is a position: "
                         "what number is at that position?")
             answer = items[items[pos - 1] - 1]
         meta = {"items": items, "pos": pos, "hops": cfg["hops"]}
+        if cfg["after"]:
+            meta.update(after=k, anchor=items[start])
         if cfg["hint"] and rng.random() * 100 < cfg["hint"]:
             meta.update(base_question=question, hint=True)
             question = f"{question} {HINT_FORMS[cfg['hint_form']](pos, items[pos - 1])}"
