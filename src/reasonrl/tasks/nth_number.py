@@ -6,7 +6,7 @@ writes the list out with positions ("1: 7, 2: 2, ...") needs only copying, which
 answering without it means counting positions silently: the base model picks the right item 3.7% of the time
 when sampled (below the 1-in-7 of a blind pick; benchmarks/task_selection.py, docs/r1zero-reasoning.md).
 
-Lists hold distinct digits (so the answer names one position), the asked position avoids the 1st, 2nd
+Lists hold distinct items (so the answer names one position), the asked position avoids the 1st, 2nd
 and last (the easy ones). kwargs: min_len (6), max_len (8), min_pos (3); the position is at most len - 1.
 
 hops=2 chains two lookups: "Take the list 7, 2, 4, 9, 1, 8. Its 3rd number is a position: what number is at
