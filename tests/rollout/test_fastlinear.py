@@ -86,13 +86,12 @@ def test_auto_times_each_row_count_and_copies_only_when_chosen(tiny_model_dir, m
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
     calls = []
     slow = {"transposed": 1e-3, "weight_major": 0.0, "linear": 2e-3}  # make weight_major win everywhere
-    for name in list(fl._FORWARDS):
+    clock = [0.0]     # a virtual clock the forwards advance: busy-waits lost to a loaded machine (CI beside a run)
+    monkeypatch.setattr(fl, "time", type("FakeTime", (), {"perf_counter": staticmethod(lambda: clock[0])}))
+    for name in LAYOUTS:
         def timed(x, w, wt, name=name):   # the same product for all three, plus a layout's fixed delay
             calls.append((name, x.shape[0]))
-            import time
-            end = time.perf_counter() + slow[name] / 5
-            while time.perf_counter() < end:
-                pass
+            clock[0] += slow[name]
             return torch.nn.functional.linear(x, w)
         monkeypatch.setitem(fl._FORWARDS, name, timed)
     fast = DecodeLinears(model)
@@ -212,10 +211,41 @@ def test_fast_times_the_lossy_layouts_once_per_machine_and_falls_back_where_none
     cache = tmp_path / "layouts.json"
     first = DecodeLinears(model, layout="fast", cache=cache)
     spent = real(model)
-    assert first.layout in LOSSY and set(spent) == {n for n in LOSSY if fastlinear.LOSSY_AVAILABLE[n]()}
-    assert all(t > 0 for t in spent.values()) and timed == [1]
+    assert first.layout == "fast" and first.copy_kind in LOSSY
+    assert set(spent) == {n for n in LOSSY if fastlinear.LOSSY_AVAILABLE[n]()} and all(t > 0 for t in spent.values())
+    assert timed == [1]
     again = DecodeLinears(model, layout="fast", cache=cache)
-    assert again.layout == first.layout and timed == [1]                 # read back, not re-timed
+    assert again.copy_kind == first.copy_kind and timed == [1]             # read back, not re-timed
     for name in LOSSY:
         monkeypatch.setitem(fastlinear.LOSSY_AVAILABLE, name, lambda: False)
     assert DecodeLinears(model, layout="fast").layout == "auto"
+
+
+def test_fast_tunes_per_row_count_between_the_lossy_copy_and_the_no_copy_layouts(tiny_model_dir, monkeypatch):
+    """Where the lossy copy is faster (here: from 3 rows) `fast` decodes through it, elsewhere through fp32; only
+    shapes that chose the copy get one, and the logits stay within bf16 rounding of the fp32 forward."""
+    import reasonrl.rollout.fastlinear as fl
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
+    monkeypatch.setitem(fl.LOSSY_AVAILABLE, "bf16", lambda: True)
+    monkeypatch.setitem(fl.LOSSY_AVAILABLE, "fp16", lambda: False)
+    real = dict(fl._FORWARDS)
+    clock = [0.0]     # a virtual clock the forwards advance: the choice must not depend on this machine's load
+    monkeypatch.setattr(fl, "time", type("FakeTime", (), {"perf_counter": staticmethod(lambda: clock[0])}))
+    for name in ("weight_major", "linear", "bf16"):
+        def timed(x, w, wt, name=name):
+            clock[0] += {"weight_major": 2e-3, "linear": 1e-3, "bf16": 0.0 if x.shape[0] >= 3 else 1e-2}[name]
+            return real[name](x, w, wt)
+        monkeypatch.setitem(fl._FORWARDS, name, timed)
+    fast = DecodeLinears(model, layout="fast")
+    assert (fast.layout, fast.copy_kind) == ("fast", "bf16")
+    ids = torch.randint(0, model.config.vocab_size, (4, 1))
+    with torch.no_grad():
+        want = model(input_ids=ids).logits
+        with fast.active(max_rows=4):
+            got = model(input_ids=ids).logits
+            assert fast._buf and all(b.dtype == torch.bfloat16 for b in fast._buf.values())
+    picks = {r: {v for (i, o, rr), v in fast.choice.items() if rr == r} for r in (1, 2, 3, 4)}
+    assert picks[1] == picks[2] == {"linear"} and picks[3] == picks[4] == {"bf16"}
+    gap = (got - want).abs().max().item()
+    assert 0 < gap < 3e-2 * want.abs().max().item()

@@ -21,7 +21,8 @@ policy (tests/rollout/test_fastlinear.py). `fp16` is never chosen by `auto`: its
 bits (matmul outputs ~2e-4 relative off), so the sampler's policy differs slightly from the trainer's; pair it with
 `algo.rollout_correction` and watch `kl/rollout_vs_train`. `bf16` (8 significant bits, CPUs with native bf16 only)
 is the same trade, larger. `fast` picks, once per machine, whichever of the two inexact layouts decodes the model
-faster (fp16 on AVX2 and AVX512-BF16 EPYCs, bf16 with AMX), timed at the row counts decoding runs. Storing the trainer's weights transposed instead made its backward
+faster (fp16 on AVX2 and AVX512-BF16 EPYCs, bf16 with AMX), then tunes like `auto`, per weight shape and row count,
+between that lossy copy and the two no-copy fp32 layouts (on the AMX Xeon: fp32 at 1-2 rows, bf16 from 4). Storing the trainer's weights transposed instead made its backward
 ~25% slower (gradients come out [out, in]), so the rollout gets its own copy.
 """
 from __future__ import annotations
@@ -41,6 +42,7 @@ import torch.nn.functional as F
 LAYOUTS = ("transposed", "weight_major", "linear")  # exact: what `auto` chooses among
 LOSSY = ("fp16", "bf16")                              # rounded weight copies: the sampler is ~1e-3 off the trainer
 FIXED = (*LAYOUTS, *LOSSY)                            # may be asked for by name
+TUNED = ("auto", "fast")                              # chosen per weight shape and row count by timing
 FAST_ROWS = (1, 4, 8, 16)                             # where `fast` compares the lossy layouts (decode shrinks 16 -> 1)
 TUNE_ROWS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)  # row counts timed; a count between two uses the next one up
 # a copy costs one strided read of every weight per rollout (~0.3 s for 135M params, what ~40 decode steps
@@ -57,7 +59,8 @@ class DecodeLinears:
     """The float32 / bfloat16 CPU `nn.Linear`s of `model`, re-routed inside `active()` to the layout chosen per weight shape
     and row count.
 
-    layout: one of LAYOUTS for every shape and row count, or "auto" (tuned at the first `active()`).
+    layout: one of FIXED for every shape and row count, "auto" (tuned at the first `active()` among the exact
+    LAYOUTS) or "fast" (tuned among the no-copy layouts and this machine's fastest lossy copy, `fastest_lossy`).
     Prefill-sized inputs (more rows than TUNE_ROWS covers) always use `linear`.
     """
 
@@ -65,8 +68,11 @@ class DecodeLinears:
                  cache: Path | None = None):
         if layout not in ("auto", "fast") and layout not in FIXED:
             raise ValueError(f"unknown decode layout {layout!r}; valid: auto, fast, {', '.join(FIXED)}")
+        # the one kind of copy a tuned layout may make: transposed for auto, the lossy winner for fast
+        self.copy_kind = "transposed"
         if layout == "fast":
-            layout = fastest_lossy(model, cache)
+            lossy = fastest_lossy(model, cache)
+            layout, self.copy_kind = ("fast", lossy) if lossy in LOSSY else ("auto", "transposed")
         if layout in LOSSY and not LOSSY_AVAILABLE[layout]():   # a config asks for it: it must still run elsewhere
             print(f"reasonrl: decode layout {layout} needs {LOSSY_NEEDS[layout]}; decoding with layout auto", file=sys.stderr)
             layout = "auto"
@@ -89,17 +95,27 @@ class DecodeLinears:
             if type(m) is torch.nn.Linear and m.weight.dtype in _DTYPES and m.weight.device.type == "cpu":
                 yield m
 
+    @property
+    def tuned(self) -> bool:
+        return self.layout in TUNED
+
+    @property
+    def candidates(self) -> tuple[str, ...]:
+        """What tuning chooses among: every exact layout (auto), or the no-copy ones and the lossy copy (fast)."""
+        return LAYOUTS if self.layout == "auto" else ("weight_major", "linear", self.copy_kind)
+
     def pick(self, shape: tuple[int, int], rows: int) -> str:
-        if self.layout != "auto":
+        if not self.tuned:
             return self.layout
         return self.choice.get((*shape, _bucket(rows)), "linear")
 
     def _needs_copy(self, m: torch.nn.Linear) -> bool:
-        if self.layout in LOSSY:
-            return m.weight.dtype == torch.float32   # a bf16 model (model.bf16) already decodes in bf16
-        if self.layout != "auto":
-            return self.layout == "transposed"
-        return any(v == "transposed" for (i, o, _), v in self.choice.items() if (i, o) == _shape(m))
+        if self.layout in LOSSY or (self.tuned and self.copy_kind in LOSSY):
+            if m.weight.dtype != torch.float32:      # a bf16 model (model.bf16) already decodes in bf16
+                return False
+        if not self.tuned:
+            return self.layout in ("transposed", *LOSSY)
+        return any(v == self.copy_kind for (i, o, _), v in self.choice.items() if (i, o) == _shape(m))
 
     @torch.no_grad()
     def refresh(self, force: bool = False) -> None:
@@ -107,6 +123,7 @@ class DecodeLinears:
         by_weight: dict[int, torch.Tensor] = {}
         pending: list[tuple[torch.nn.Linear, torch.Tensor]] = []   # fp16: (module, weight) to pack
         self.copied = 0
+        kind = self.copy_kind if self.tuned else self.layout
         for m in self._linears():
             w = m.weight
             if not (force or self._needs_copy(m)):
@@ -115,10 +132,10 @@ class DecodeLinears:
             # Every weight is re-copied each time. Neither `_version` (fused AdamW updates in place without
             # bumping it: a version check served stale weights to every rollout) nor requires_grad (an
             # inference engine's frozen weights still receive load_state_dict syncs) says reliably "unchanged".
-            if self.layout == "fp16":
+            if kind == "fp16":
                 pending.append((m, w))   # packed below, tied weights once
                 continue
-            if self.layout == "bf16":
+            if kind == "bf16":
                 if id(w) not in by_weight:
                     by_weight[id(w)] = w.detach().to(torch.bfloat16)
                     self.copied += 1
@@ -169,9 +186,11 @@ class DecodeLinears:
         for _ in range(rounds):
             for r in rows:
                 xs = {k: torch.randn(r, k, generator=gen).to(mods[0].weight.dtype) for k in {m.in_features for m in mods}}
-                for name in LAYOUTS:
+                for name in self.candidates:
                     spent: dict[tuple[int, int], float] = {}
                     for m in mods:
+                        if name in LOSSY and self._buf.get(m) is None:   # a bf16 weight: decodes through linear
+                            continue
                         t = time.perf_counter()
                         _FORWARDS[name](xs[m.in_features], m.weight, self._buf.get(m))
                         spent[_shape(m)] = spent.get(_shape(m), 0.0) + time.perf_counter() - t
@@ -181,8 +200,8 @@ class DecodeLinears:
         for shape in shapes:
             for r in rows:
                 plain = min(("weight_major", "linear"), key=lambda n: best[(*shape, r, n)])
-                fast = best[(*shape, r, "transposed")] < COPY_MARGIN * best[(*shape, r, plain)]
-                self.choice[(*shape, r)] = "transposed" if fast else plain
+                copied = best.get((*shape, r, self.copy_kind), float("inf"))
+                self.choice[(*shape, r)] = self.copy_kind if copied < COPY_MARGIN * best[(*shape, r, plain)] else plain
         self.tuned_rows = max(self.tuned_rows, _bucket(min(max_rows, TUNE_ROWS[-1])))
         self.tune_seconds = time.perf_counter() - t0
         return dict(self.choice)
@@ -191,7 +210,8 @@ class DecodeLinears:
         from reasonrl.model import machine_description
 
         dtype = next((m.weight.dtype for m in self._linears()), torch.float32)
-        return f"{machine_description()} | torch {torch.__version__} | {torch.get_num_threads()} threads | {dtype}"
+        mode = f" | fast {self.copy_kind}" if self.layout == "fast" else ""   # auto's keys stay as they were
+        return f"{machine_description()} | torch {torch.__version__} | {torch.get_num_threads()} threads | {dtype}{mode}"
 
     def _load(self, max_rows: int) -> None:
         """Adopt the cached choices for this machine; a missing or unreadable cache just means tuning."""
@@ -201,7 +221,7 @@ class DecodeLinears:
             return
         for k, v in table.items():
             i, o, r = (int(x) for x in k.split(","))
-            if v in LAYOUTS:
+            if v in self.candidates:
                 self.choice[i, o, r] = v
         need = _bucket(min(max_rows, TUNE_ROWS[-1]))
         shapes = {_shape(m) for m in self._linears()}
@@ -215,9 +235,9 @@ class DecodeLinears:
     def active(self, max_rows: int = 16):
         """Inside the block every Linear routes by row count through fresh copies; restored on exit."""
         need = _bucket(min(max_rows, TUNE_ROWS[-1]))
-        if self.layout == "auto" and self.tuned_rows < need and self.cache is not None:
+        if self.tuned and self.tuned_rows < need and self.cache is not None:
             self._load(max_rows)
-        untuned = self.layout == "auto" and self.tuned_rows < need
+        untuned = self.tuned and self.tuned_rows < need
         self.refresh(force=untuned)
         if untuned:
             self.tune(max_rows)
