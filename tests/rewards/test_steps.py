@@ -43,3 +43,24 @@ def test_a_hinted_row_pays_nothing_for_repeating_the_value_its_question_states()
     assert middle_value(copied, meta=[p.meta for p in rows]) == [None] * len(rows)
     plain = [p.meta | {"hint": False} for p in rows]                     # the same rows, unhinted: paid
     assert middle_value(copied, meta=plain) == [1.0] * len(rows)
+
+
+def test_copy_after_pays_the_continuation_from_the_named_item_on_generated_rows():
+    """On real relative-lookup rows: the exact continuation earns 1, a broken copy earns up to the break, a copy of
+    the whole list from its start earns nothing unless the named item is among its first two, other rows are None."""
+    from reasonrl.rewards.registry import REWARDS
+    from reasonrl.tasks.nth_number import iter_nth_number
+
+    rows = list(iter_nth_number(50, seed=2, kwargs={"digits": 2, "min_len": 8, "max_len": 12, "after": 4}))
+    copy_after = REWARDS["copy_after"]
+    for p in rows:
+        items, k, anchor = p.meta["items"], p.meta["after"], p.meta["anchor"]
+        i = items.index(anchor)
+        exact = ", ".join(map(str, items[i : i + k + 1]))
+        broken = ", ".join(map(str, [anchor, items[i + 1], 100]))                 # 100 is never an item
+        whole = ", ".join(map(str, items))                                          # the list from its start
+        got = copy_after([f"<think>\n{exact}</think><answer>{p.answer}</answer>", f"<think>\n{broken}",
+                          f"<think>\nThe answer is {p.answer}.</think>"], meta=[p.meta] * 3)
+        assert got == [1.0, 1 / k, 0.0]
+        assert copy_after([f"<think>\n{whole}</think>"], meta=[p.meta]) == [1.0 if i < 2 else 0.0]
+    assert copy_after(["<think>45, 70</think>"], meta=[{"items": [45, 70], "hops": 1}]) == [None]

@@ -7,6 +7,10 @@ the digits are distinct). A group whose samples all miss carries no signal, so t
 Paying for the middle value stated in the thinking keeps the thinking on the step that the answer needs while
 the answer itself is explored. It is verified from the question alone, like TinyZero's 0.1 for a valid but
 wrong expression: no label, no model.
+
+`copy_after` does the same for the relative lookup ("What is the 3rd number after 45 in the list …?", nth_number
+after=N): partial credit for the thinking continuing the list from the named item, the copy that turns a
+two-hop forward pass into k one-hop steps. Verified from the question alone as well.
 """
 from __future__ import annotations
 
@@ -63,4 +67,48 @@ def middle_value(completions: list[str], **columns) -> list[float | None]:
     for completion, meta in zip(completions, metas):
         middle = middle_value_of(meta)
         out.append(None if middle is None else float(states_middle(thinking_text(completion), middle)))
+    return out
+
+
+def copied_after(thinking: str, items: list[int], anchor: int, k: int) -> int:
+    """How many of the k items after `anchor` the thinking writes out in order, right after `anchor`, which must be
+    one of its first two numbers: a copy that starts at the named item, not the whole list copied from its start
+    (after which the answer would still be the two-hop lookup a forward pass does badly).
+
+    >>> copied_after("45, 70, 51, 29", [46, 11, 45, 70, 51, 29, 77], 45, 3), copied_after("45, 70, 29", [46, 11, 45, 70, 51, 29, 77], 45, 3)
+    (3, 1)
+    >>> copied_after("The 3rd number after 45 is 29", [46, 11, 45, 70, 51, 29, 77], 45, 3)   # no copy, "3rd" is not a number
+    0
+    >>> copied_after("46, 11, 45, 70, 51, 29", [46, 11, 45, 70, 51, 29, 77], 45, 3)   # the whole list from its start
+    0
+    """
+    numbers = [int(n) for n in _NUMBER.findall(thinking)]
+    if anchor not in numbers[:2]:
+        return 0
+    start, want = numbers.index(anchor), items[items.index(anchor) + 1 : items.index(anchor) + 1 + k]
+    got = numbers[start + 1 : start + 1 + k]
+    return next((j for j, (a, b) in enumerate(zip(got, want)) if a != b), len(got))
+
+
+def copy_after(completions: list[str], **columns) -> list[float | None]:
+    """Share of the k items after the named item that the thinking copies in order (`copied_after`), closed or
+    not: the copy is the step, paid while the tags are still being learned (the answer is paid only when closed,
+    so an unclosed guess earns nothing here: session 20's nthafter run learned exactly that guess when it was paid).
+    None on rows without a named item.
+
+    >>> meta = {"items": [46, 11, 45, 70, 51, 29, 77], "after": 3, "anchor": 45}
+    >>> copy_after(["<think>45, 70, 51, 29</think><answer>29</answer>", "<think>\\n45, 70", "<think>29</think>", "x"],
+    ...            meta=[meta, meta, meta, {"hops": 1}])
+    [1.0, 0.3333333333333333, 0.0, None]
+    """
+    metas = columns.get("meta") or [None] * len(completions)
+    if len(metas) != len(completions):
+        raise ValueError(f"column 'meta' has {len(metas)} values for {len(completions)} completions")
+    out: list[float | None] = []
+    for completion, meta in zip(completions, metas):
+        if not meta or not meta.get("after"):
+            out.append(None)
+            continue
+        body = completion.split("<think>", 1)[-1].split("</think>", 1)[0]
+        out.append(copied_after(body, list(meta["items"]), int(meta["anchor"]), int(meta["after"])) / int(meta["after"]))
     return out
