@@ -64,3 +64,43 @@ def test_copy_after_pays_the_continuation_from_the_named_item_on_generated_rows(
         assert got == [1.0, 1 / k, 0.0]
         assert copy_after([f"<think>\n{whole}</think>"], meta=[p.meta]) == [1.0 if i < 2 else 0.0]
     assert copy_after(["<think>45, 70</think>"], meta=[{"items": [45, 70], "hops": 1}]) == [None]
+
+
+def _after_rows(n=50, seed=2):
+    from reasonrl.tasks.nth_number import iter_nth_number
+    return list(iter_nth_number(n, seed=seed, kwargs={"digits": 2, "min_len": 8, "max_len": 12, "after": 4}))
+
+
+def test_copy_stop_pays_only_the_copy_that_ends_at_the_kth_item():
+    """Exactly k items after the named one earn 1; one short or one past earn (k-1)/k; a copy that runs to the list's
+    end loses 1/k per extra number; a broken copy keeps its partial credit; other rows are None."""
+    from reasonrl.rewards.registry import REWARDS
+    copy_stop = REWARDS["copy_stop"]
+    for p in _after_rows():
+        items, k, anchor = p.meta["items"], p.meta["after"], p.meta["anchor"]
+        i = items.index(anchor)
+        copies = [items[i : i + k + 1], items[i : i + k], items[i : i + k + 2], items[i:], [anchor, items[i + 1], 100]]
+        got = copy_stop([f"<think>\n{', '.join(map(str, c))}</think>" for c in copies], meta=[p.meta] * len(copies))
+        past = len(items) - i - 1 - k                                                 # numbers after the k-th
+        assert got[:2] == [1.0, (k - 1) / k]
+        assert got[2] == ((k - 1) / k if i + k + 1 < len(items) else 1.0)             # no item past the k-th: exact
+        assert got[3] == max(0, k - past) / k
+        assert got[4] == 1 / k
+    assert copy_stop(["<think>45, 70</think>"], meta=[{"items": [45, 70], "hops": 1}]) == [None]
+
+
+def test_count_after_reads_labelled_items_and_charges_labels_past_k():
+    from reasonrl.rewards.registry import REWARDS
+    count_after = REWARDS["count_after"]
+    for p in _after_rows(seed=4):
+        items, k, anchor = p.meta["items"], p.meta["after"], p.meta["anchor"]
+        after = items[items.index(anchor) + 1 :]
+        lines = [f"{j + 1}: {v}" for j, v in enumerate(after)]
+        wordy = [f"{j + 1}. The next number after it is {v}." for j, v in enumerate(after[:k])]
+        texts = ["\n".join(lines[:k]), "\n".join(wordy), f"{anchor}, " + ", ".join(lines[:k]),
+                 "\n".join(lines[: k - 1]), ", ".join(map(str, after[:k]))]
+        got = count_after([f"<think>\n{t}</think>" for t in texts], meta=[p.meta] * len(texts))
+        assert got == [1.0, 1.0, 1.0, (k - 1) / k, 0.0]                    # plain copy without counts: nothing
+        if len(after) > k:
+            extra = len(after) - k
+            assert count_after([f"<think>\n{chr(10).join(lines)}</think>"], meta=[p.meta]) == [max(0, k - extra) / k]

@@ -10,7 +10,10 @@ wrong expression: no label, no model.
 
 `copy_after` does the same for the relative lookup ("What is the 3rd number after 45 in the list …?", nth_number
 after=N): partial credit for the thinking continuing the list from the named item, the copy that turns a
-two-hop forward pass into k one-hop steps. Verified from the question alone as well.
+two-hop forward pass into k one-hop steps. Verified from the question alone as well. `count_after` pays the
+same copy written with a count beside each item ("1: 70, 2: 51, 3: 29") and stopped at the k-th: session 20's
+copy was learned but its length ignored k, and a label next to each item makes the stop a match against the k in
+the question rather than a silent count; `copy_stop` pays the plain copy only when it stops at the k-th item.
 """
 from __future__ import annotations
 
@@ -111,4 +114,86 @@ def copy_after(completions: list[str], **columns) -> list[float | None]:
             continue
         body = completion.split("<think>", 1)[-1].split("</think>", 1)[0]
         out.append(copied_after(body, list(meta["items"]), int(meta["anchor"]), int(meta["after"])) / int(meta["after"]))
+    return out
+
+
+def copy_stop(completions: list[str], **columns) -> list[float | None]:
+    r"""`copy_after` that also pays the stop: a copy that reaches the k-th item and goes on loses 1/k per number
+    written past it (floored at 0), so only the copy of exactly k items earns 1. Why: session 20's `copy_after`
+    paid a copy of k or more items alike, its copies ran 2-6 items whatever k was, and the model answered the
+    number after the copy; paying the stop gives the length one best value per k, and the answer its last item.
+
+    >>> meta = {"items": [46, 11, 45, 70, 51, 29, 77], "after": 2, "anchor": 45}
+    >>> copy_stop(["<think>45, 70, 51</think><answer>51</answer>", "<think>45, 70, 51, 29", "<think>45, 70", "x"],
+    ...           meta=[meta, meta, meta, {"hops": 1}])
+    [1.0, 0.5, 0.5, None]
+    """
+    metas = columns.get("meta") or [None] * len(completions)
+    if len(metas) != len(completions):
+        raise ValueError(f"column 'meta' has {len(metas)} values for {len(completions)} completions")
+    out: list[float | None] = []
+    for completion, meta in zip(completions, metas):
+        if not meta or not meta.get("after"):
+            out.append(None)
+            continue
+        body = completion.split("<think>", 1)[-1].split("</think>", 1)[0]
+        k, anchor = int(meta["after"]), int(meta["anchor"])
+        right = copied_after(body, list(meta["items"]), anchor, k)
+        numbers = [int(n) for n in _NUMBER.findall(body)]
+        extra = len(numbers) - numbers.index(anchor) - 1 - k if right == k else 0
+        out.append(max(0, right - extra) / k)
+    return out
+
+
+# a count that labels an item: at a line's start or after a comma, "1:", "2)", "(3)" or "4." + space; the item is
+# the first number after it ("1: 70", "2: The second number after it is 51"), so the base model's wordy lists count
+_LABEL = re.compile(r"(?:^|(?<=\n)|(?<=[,;]))[ \t]*\(?(\d{1,2})[ \t]*(?:[:)]|\.(?=\s))")
+
+
+def counted_after(thinking: str, items: list[int], anchor: int, k: int) -> tuple[int, int]:
+    r"""(right, extra): how many of the k items after `anchor` the thinking writes with their counts 1, 2, … in
+    order from its first label, and how many labelled items it writes past the k-th.
+
+    >>> items = [46, 11, 45, 70, 51, 29, 77]
+    >>> counted_after("45\n1: 70\n2: 51\n3: 29", items, 45, 3), counted_after("45, 1: 70, 2: 51, 3: 29, 4: 77", items, 45, 3)
+    ((3, 0), (3, 1))
+    >>> counted_after("1. The first is 70.\n2. The second is 51", items, 45, 3)   # "70." is not a label
+    (2, 0)
+    >>> counted_after("1: 70\n2: 29", items, 45, 3), counted_after("45, 70, 51, 29", items, 45, 3)   # a wrong item; no counts
+    ((1, 0), (0, 0))
+    """
+    labels = list(_LABEL.finditer(thinking))
+    pairs = []
+    for label, after in zip(labels, labels[1:] + [None]):
+        segment = thinking[label.end() : after.start() if after else len(thinking)]
+        value = _NUMBER.search(segment)
+        pairs.append((int(label.group(1)), int(value.group()) if value else None))
+    start = items.index(anchor) + 1
+    want = [(i + 1, v) for i, v in enumerate(items[start : start + k])]
+    right = next((j for j, (a, b) in enumerate(zip(pairs, want)) if a != b), min(len(pairs), len(want)))
+    return right, max(0, len(pairs) - k)
+
+
+def count_after(completions: list[str], **columns) -> list[float | None]:
+    r"""Share of the k items after the named item that the thinking writes with their counts (`counted_after`),
+    less 1/k per labelled item past the k-th (floored at 0): the stop is the half of the task the plain copy did not
+    learn. Closed or not, as `copy_after`. None on rows without a named item.
+
+    >>> meta = {"items": [46, 11, 45, 70, 51, 29, 77], "after": 2, "anchor": 45}
+    >>> count_after(["<think>1: 70\n2: 51</think><answer>51</answer>", "<think>1: 70\n2: 51\n3: 29", "<think>1: 51", "x"],
+    ...             meta=[meta, meta, meta, {"hops": 1}])
+    [1.0, 0.5, 0.0, None]
+    """
+    metas = columns.get("meta") or [None] * len(completions)
+    if len(metas) != len(completions):
+        raise ValueError(f"column 'meta' has {len(metas)} values for {len(completions)} completions")
+    out: list[float | None] = []
+    for completion, meta in zip(completions, metas):
+        if not meta or not meta.get("after"):
+            out.append(None)
+            continue
+        body = completion.split("<think>", 1)[-1].split("</think>", 1)[0]
+        k = int(meta["after"])
+        right, extra = counted_after(body, list(meta["items"]), int(meta["anchor"]), k)
+        out.append(max(0.0, right - extra) / k)
     return out

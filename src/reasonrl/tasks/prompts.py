@@ -10,6 +10,7 @@
 | `chat_think` | chat, reply opened with <think>   | "<think>\n" |
 | `chat_think_steps` | chat_think, asks for one operation per step | "<think>\n" |
 | `chat_think_positions` | chat_think, asks to number the list's items up to the asked one | "<think>\n" |
+| `chat_think_count` | chat_think, asks to number the items after the named one up to the asked count | "<think>\n" |
 | `plain`      | chat, "Answer with just the number." | ""       |
 
 Each has an English and a Chinese text; lang='auto' follows problem.lang. The chat instructions hold
@@ -28,8 +29,8 @@ from __future__ import annotations
 
 from reasonrl.tasks.problem import Problem
 
-TEMPLATES = ("r1zero", "chat", "chat_think", "chat_think_steps", "chat_think_positions", "plain")
-TAGGED_TEMPLATES = ("r1zero", "chat", "chat_think", "chat_think_steps", "chat_think_positions")   # they ask for <think>/<answer>
+TEMPLATES = ("r1zero", "chat", "chat_think", "chat_think_steps", "chat_think_positions", "chat_think_count", "plain")
+TAGGED_TEMPLATES = ("r1zero", "chat", "chat_think", "chat_think_steps", "chat_think_positions", "chat_think_count")   # they ask for <think>/<answer>
 THINK_PREFILL = "<think>\n"
 
 R1ZERO = {
@@ -63,13 +64,21 @@ POSITIONS_INSTRUCTION = {
     "en": "{question}\n\nInside <think> </think> tags, write the numbers of the list one per line, each with its position (1: the first number, 2: the second, ...), up to the asked position. Then give only that number inside <answer> </answer> tags.",
     "zh": "{question}\n\n在 <think> </think> 标签内，把列表中的数逐行写出，每个数前写上它的位置（1: 第一个数，2: 第二个数，……），直到所问的位置。然后只把那个数写在 <answer> </answer> 标签内。",
 }
+# For the relative lookup (issue 19, nth_number after=N): the copy from the named item was learned without it
+# (session 20) but its length never followed k; a count written beside each copied item turns "stop after k" into
+# matching a label against the k in the question.
+COUNT_INSTRUCTION = {
+    "en": "{question}\n\nInside <think> </think> tags, find that number in the list, then write the numbers after it one per line, each with its count (1: the first number after it, 2: the second, ...), up to the asked count. Then give only that number inside <answer> </answer> tags.",
+    "zh": "{question}\n\n在 <think> </think> 标签内，先在列表中找到那个数，再把它后面的数逐行写出，每个数前写上它的序号（1: 它后面的第一个数，2: 第二个，……），直到所问的序号。然后只把那个数写在 <answer> </answer> 标签内。",
+}
 PLAIN_INSTRUCTION = {
     "en": "{question}\nAnswer with just the number.",
     "zh": "{question}\n只回答数字。",
 }
 # The user-turn instruction each chat template wraps around the question (r1zero is a whole prompt of its own).
 INSTRUCTIONS = {"chat": TAGS_INSTRUCTION, "chat_think": TAGS_INSTRUCTION, "chat_think_steps": STEPS_INSTRUCTION,
-                "chat_think_positions": POSITIONS_INSTRUCTION, "plain": PLAIN_INSTRUCTION}
+                "chat_think_positions": POSITIONS_INSTRUCTION, "chat_think_count": COUNT_INSTRUCTION,
+                "plain": PLAIN_INSTRUCTION}
 
 
 def _chat(tokenizer, user_message: str, prefill: str) -> str:
