@@ -42,6 +42,9 @@ CANDIDATES: dict[str, tuple[str, dict]] = {
     "nth_number": ("nth_number", {"min_len": 6, "max_len": 8, "min_pos": 3}),
     # two lookups in sequence: after RL one lookup needed no thinking (empty thinking 0.99 held-out)
     "nth_number_2hop": ("nth_number", {"min_len": 6, "max_len": 8, "min_pos": 3, "hops": 2}),
+    # the k-th item after a named one (k = 2..4), and the same with k fixed at 3 (session 21)
+    "nth_after": ("nth_number", {"digits": 2, "min_len": 8, "max_len": 12, "after": 4}),
+    "nth_after3": ("nth_number", {"digits": 2, "min_len": 8, "max_len": 12, "after": 3, "after_min": 3}),
 }
 
 

@@ -121,3 +121,14 @@ def test_after_asks_for_the_kth_number_past_a_named_item():
 def test_bad_after_is_a_one_line_error(kwargs):
     with pytest.raises(ValueError, match="after counts 2..after places past a named item"):
         next(iter_nth_number(1, seed=0, kwargs=kwargs))
+
+
+def test_after_min_fixes_or_narrows_k_and_the_default_keeps_the_stream():
+    kw = {"digits": 2, "min_len": 8, "max_len": 12, "after": 4}
+    fixed = list(iter_nth_number(100, seed=6, kwargs=kw | {"after_min": 3, "after": 3}))
+    assert {p.meta["after"] for p in fixed} == {3} and all(p.question.startswith("What is the 3rd number after") for p in fixed)
+    assert {p.meta["after"] for p in iter_nth_number(200, seed=6, kwargs=kw | {"after_min": 3})} == {3, 4}
+    default = [p.question for p in iter_nth_number(20, seed=6, kwargs=kw)]
+    assert default == [p.question for p in iter_nth_number(20, seed=6, kwargs=kw | {"after_min": 2})]
+    with pytest.raises(ValueError, match="after_min is the fewest places past the named item, 2..after = 2..4, got 5"):
+        next(iter_nth_number(1, seed=0, kwargs=kw | {"after_min": 5}))

@@ -24,6 +24,8 @@ after=N asks for the k-th number (k = 2..N) after a named item: "What is the 3rd
 78, 45, 70, 51, 29, 77?" (29). Why: in one forward pass that is two hops (find 45, then move 3 places), the
 composition two-lookup questions showed a 135M model does not learn; written out, each step is the copy a language
 model does best: continue the list from 45 ("45, 70, 51, 29") and stop after k items, a thinking of ~12 tokens.
+after_min=M draws k from M..N instead (after_min = after: one fixed k, so the stop is a fixed length and only the
+copy is left to learn; session 20's copies ran 2-6 items whatever k was).
 
 hint=P (percent, hops=2 only) appends the middle step to P% of the questions: "... what number is at that
 position? Hint: its 3rd number is 4." Why: RL on one lookup, then two, left the second level at chance
@@ -43,7 +45,8 @@ from collections.abc import Iterator
 from reasonrl.tasks.problem import Problem
 
 NAME = "nth_number"
-DEFAULTS = {"min_len": 6, "max_len": 8, "min_pos": 3, "hops": 1, "hint": 0, "hint_form": "value", "digits": 1, "after": 0}
+DEFAULTS = {"min_len": 6, "max_len": 8, "min_pos": 3, "hops": 1, "hint": 0, "hint_form": "value", "digits": 1, "after": 0,
+            "after_min": 2}
 VALUES = {1: range(10), 2: range(10, 100)}   # the distinct items a list is drawn from, by digits per item
 HINT_FORMS = {  # how a hint states the middle step: the value at the asked position, or where to look next
     "value": lambda pos, mid: f"Hint: its {ordinal(pos)} number is {mid}.",
@@ -78,6 +81,9 @@ def check_kwargs(kwargs: dict) -> dict:
     if cfg["after"] and (cfg["after"] < 2 or cfg["hops"] != 1 or cfg["after"] > cfg["min_len"] - 1):
         raise ValueError(f"{NAME}: after counts 2..after places past a named item (hops 1, after <= min_len - 1 = "
                          f"{cfg['min_len'] - 1}), got after={cfg['after']}, hops={cfg['hops']}")
+    if cfg["after"] and not 2 <= cfg["after_min"] <= cfg["after"]:
+        raise ValueError(f"{NAME}: after_min is the fewest places past the named item, 2..after = 2..{cfg['after']}, "
+                         f"got {cfg['after_min']}")
     if cfg["hops"] == 2 and cfg["digits"] != 1:
         raise ValueError(f"{NAME}: hops=2 reads an item as a position, so it needs digits=1, got digits={cfg['digits']}")
     if not 1 <= cfg["min_pos"] <= cfg["min_len"] - 1:
@@ -107,7 +113,7 @@ def iter_nth_number(size: int, seed: int, kwargs: dict | None = None) -> Iterato
                 break
         listed = ", ".join(map(str, items))
         if cfg["after"]:
-            k = rng.randint(2, cfg["after"])
+            k = rng.randint(cfg["after_min"], cfg["after"])
             start = rng.randint(0, len(items) - 1 - k)
             question, answer = f"What is the {ordinal(k)} number after {items[start]} in the list {listed}?", items[start + k]
             pos = start + k + 1

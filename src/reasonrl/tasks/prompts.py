@@ -11,6 +11,7 @@
 | `chat_think_steps` | chat_think, asks for one operation per step | "<think>\n" |
 | `chat_think_positions` | chat_think, asks to number the list's items up to the asked one | "<think>\n" |
 | `chat_think_count` | chat_think, asks to number the items after the named one up to the asked count | "<think>\n" |
+| `chat_think_copy` | chat_think, asks to write the list on from the named item up to the asked one | "<think>\n" |
 | `plain`      | chat, "Answer with just the number." | ""       |
 
 Each has an English and a Chinese text; lang='auto' follows problem.lang. The chat instructions hold
@@ -29,8 +30,9 @@ from __future__ import annotations
 
 from reasonrl.tasks.problem import Problem
 
-TEMPLATES = ("r1zero", "chat", "chat_think", "chat_think_steps", "chat_think_positions", "chat_think_count", "plain")
-TAGGED_TEMPLATES = ("r1zero", "chat", "chat_think", "chat_think_steps", "chat_think_positions", "chat_think_count")   # they ask for <think>/<answer>
+TEMPLATES = ("r1zero", "chat", "chat_think", "chat_think_steps", "chat_think_positions", "chat_think_count", "chat_think_copy", "plain")
+TAGGED_TEMPLATES = ("r1zero", "chat", "chat_think", "chat_think_steps", "chat_think_positions", "chat_think_count",
+                    "chat_think_copy")   # they ask for <think>/<answer>
 THINK_PREFILL = "<think>\n"
 
 R1ZERO = {
@@ -71,6 +73,11 @@ COUNT_INSTRUCTION = {
     "en": "{question}\n\nInside <think> </think> tags, find that number in the list, then write the numbers after it one per line, each with its count (1: the first number after it, 2: the second, ...), up to the asked count. Then give only that number inside <answer> </answer> tags.",
     "zh": "{question}\n\n在 <think> </think> 标签内，先在列表中找到那个数，再把它后面的数逐行写出，每个数前写上它的序号（1: 它后面的第一个数，2: 第二个，……），直到所问的序号。然后只把那个数写在 <answer> </answer> 标签内。",
 }
+# The same lookup, the copy asked for without counts: the procedure session 20's copy run found by itself.
+COPY_INSTRUCTION = {
+    "en": "{question}\n\nInside <think> </think> tags, find that number in the list and write the list on from it, up to the asked number. Then give only the last number you wrote inside <answer> </answer> tags.",
+    "zh": "{question}\n\n在 <think> </think> 标签内，先在列表中找到那个数，再从它开始把列表往后写，直到所问的那个数。然后只把你写的最后一个数写在 <answer> </answer> 标签内。",
+}
 PLAIN_INSTRUCTION = {
     "en": "{question}\nAnswer with just the number.",
     "zh": "{question}\n只回答数字。",
@@ -78,7 +85,7 @@ PLAIN_INSTRUCTION = {
 # The user-turn instruction each chat template wraps around the question (r1zero is a whole prompt of its own).
 INSTRUCTIONS = {"chat": TAGS_INSTRUCTION, "chat_think": TAGS_INSTRUCTION, "chat_think_steps": STEPS_INSTRUCTION,
                 "chat_think_positions": POSITIONS_INSTRUCTION, "chat_think_count": COUNT_INSTRUCTION,
-                "plain": PLAIN_INSTRUCTION}
+                "chat_think_copy": COPY_INSTRUCTION, "plain": PLAIN_INSTRUCTION}
 
 
 def _chat(tokenizer, user_message: str, prefill: str) -> str:
