@@ -63,13 +63,30 @@ def middle_value(completions: list[str], **columns) -> list[float | None]:
     ...               "<think>5</think>"], meta=[meta, meta, {"hops": 1}])
     [1.0, 0.0, None]
     """
+    out: list[float | None] = []
+    for completion, meta in zip(completions, _metas(completions, columns)):
+        middle = middle_value_of(meta)
+        out.append(None if middle is None else float(states_middle(thinking_text(completion), middle)))
+    return out
+
+
+def _metas(completions: list[str], columns: dict) -> list:
     metas = columns.get("meta") or [None] * len(completions)
     if len(metas) != len(completions):
         raise ValueError(f"column 'meta' has {len(metas)} values for {len(completions)} completions")
+    return metas
+
+
+def _score_after_rows(completions: list[str], columns: dict, score) -> list[float | None]:
+    """score(thinking, items, anchor, k) on each relative-lookup row, closed thinking or not (the text after
+    <think>, up to </think> if there is one); None on rows without a named item."""
     out: list[float | None] = []
-    for completion, meta in zip(completions, metas):
-        middle = middle_value_of(meta)
-        out.append(None if middle is None else float(states_middle(thinking_text(completion), middle)))
+    for completion, meta in zip(completions, _metas(completions, columns)):
+        if not meta or not meta.get("after"):
+            out.append(None)
+            continue
+        body = completion.split("<think>", 1)[-1].split("</think>", 1)[0]
+        out.append(score(body, list(meta["items"]), int(meta["anchor"]), int(meta["after"])))
     return out
 
 
@@ -104,17 +121,8 @@ def copy_after(completions: list[str], **columns) -> list[float | None]:
     ...            meta=[meta, meta, meta, {"hops": 1}])
     [1.0, 0.3333333333333333, 0.0, None]
     """
-    metas = columns.get("meta") or [None] * len(completions)
-    if len(metas) != len(completions):
-        raise ValueError(f"column 'meta' has {len(metas)} values for {len(completions)} completions")
-    out: list[float | None] = []
-    for completion, meta in zip(completions, metas):
-        if not meta or not meta.get("after"):
-            out.append(None)
-            continue
-        body = completion.split("<think>", 1)[-1].split("</think>", 1)[0]
-        out.append(copied_after(body, list(meta["items"]), int(meta["anchor"]), int(meta["after"])) / int(meta["after"]))
-    return out
+    return _score_after_rows(completions, columns,
+                             lambda body, items, anchor, k: copied_after(body, items, anchor, k) / k)
 
 
 def copy_stop(completions: list[str], **columns) -> list[float | None]:
@@ -128,21 +136,13 @@ def copy_stop(completions: list[str], **columns) -> list[float | None]:
     ...           meta=[meta, meta, meta, {"hops": 1}])
     [1.0, 0.5, 0.5, None]
     """
-    metas = columns.get("meta") or [None] * len(completions)
-    if len(metas) != len(completions):
-        raise ValueError(f"column 'meta' has {len(metas)} values for {len(completions)} completions")
-    out: list[float | None] = []
-    for completion, meta in zip(completions, metas):
-        if not meta or not meta.get("after"):
-            out.append(None)
-            continue
-        body = completion.split("<think>", 1)[-1].split("</think>", 1)[0]
-        k, anchor = int(meta["after"]), int(meta["anchor"])
-        right = copied_after(body, list(meta["items"]), anchor, k)
+    def score(body: str, items: list[int], anchor: int, k: int) -> float:
+        right = copied_after(body, items, anchor, k)
         numbers = [int(n) for n in _NUMBER.findall(body)]
         extra = len(numbers) - numbers.index(anchor) - 1 - k if right == k else 0
-        out.append(max(0, right - extra) / k)
-    return out
+        return max(0, right - extra) / k
+
+    return _score_after_rows(completions, columns, score)
 
 
 # a count that labels an item: at a line's start or after a comma, "1:", "2)", "(3)" or "4." + space; the item is
@@ -184,16 +184,8 @@ def count_after(completions: list[str], **columns) -> list[float | None]:
     ...             meta=[meta, meta, meta, {"hops": 1}])
     [1.0, 0.5, 0.0, None]
     """
-    metas = columns.get("meta") or [None] * len(completions)
-    if len(metas) != len(completions):
-        raise ValueError(f"column 'meta' has {len(metas)} values for {len(completions)} completions")
-    out: list[float | None] = []
-    for completion, meta in zip(completions, metas):
-        if not meta or not meta.get("after"):
-            out.append(None)
-            continue
-        body = completion.split("<think>", 1)[-1].split("</think>", 1)[0]
-        k = int(meta["after"])
-        right, extra = counted_after(body, list(meta["items"]), int(meta["anchor"]), k)
-        out.append(max(0.0, right - extra) / k)
-    return out
+    def score(body: str, items: list[int], anchor: int, k: int) -> float:
+        right, extra = counted_after(body, items, anchor, k)
+        return max(0, right - extra) / k
+
+    return _score_after_rows(completions, columns, score)
