@@ -143,12 +143,13 @@ def test_tuned_choices_are_cached_per_machine_and_reused(tiny_model_dir, tmp_pat
     assert json.loads(cache.read_text())
 
 
-@pytest.mark.parametrize("layout, tol", [("fp16", 2e-3), ("bf16", 3e-2)])
+@pytest.mark.parametrize("layout, tol", [("fp16", 2e-3), ("bf16", 3e-2), ("int8", 6e-2)])
 def test_lossy_layouts_are_close_not_exact_follow_updates_and_leave_bf16_alone(tiny_model_dir, monkeypatch, layout, tol):
-    """fbgemm fp16 / bf16 weight copies: logits within their rounding of the fp32 forward (not bit-equal, hence not
+    """fbgemm fp16 / bf16 / weight-only int8 copies: logits within their rounding of the fp32 forward (not bit-equal, hence not
     in `auto`), re-made from the current weights at every rollout; bf16 weights (model.bf16's copy) keep F.linear.
     bf16 runs here even without native bf16 (emulated: slow, same values)."""
     monkeypatch.setitem(fastlinear.LOSSY_AVAILABLE, "bf16", lambda: True)
+    monkeypatch.setitem(fastlinear.LOSSY_AVAILABLE, "int8", lambda: True)
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
     fast = DecodeLinears(model, layout=layout)
     assert fast.layout == layout
@@ -229,6 +230,7 @@ def test_fast_tunes_per_row_count_between_the_lossy_copy_and_the_no_copy_layouts
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
     monkeypatch.setitem(fl.LOSSY_AVAILABLE, "bf16", lambda: True)
     monkeypatch.setitem(fl.LOSSY_AVAILABLE, "fp16", lambda: False)
+    monkeypatch.setitem(fl.LOSSY_AVAILABLE, "int8", lambda: False)
     real = dict(fl._FORWARDS)
     clock = [0.0]     # a virtual clock the forwards advance: the choice must not depend on this machine's load
     monkeypatch.setattr(fl, "time", type("FakeTime", (), {"perf_counter": staticmethod(lambda: clock[0])}))
