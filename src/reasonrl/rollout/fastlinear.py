@@ -22,7 +22,10 @@ bits (matmul outputs ~2e-4 relative off), so the sampler's policy differs slight
 `algo.rollout_correction` and watch `kl/rollout_vs_train`. `bf16` (8 significant bits, CPUs with native bf16 only)
 is the same trade, larger. `fast` picks, once per machine, whichever of the two inexact layouts decodes the model
 faster (fp16 on AVX2 and AVX512-BF16 EPYCs, bf16 with AMX), then tunes like `auto`, per weight shape and row count,
-between that lossy copy and the two no-copy fp32 layouts (on the AMX Xeon: fp32 at 1-2 rows, bf16 from 4). Storing the trainer's weights transposed instead made its backward
+between that lossy copy and the two no-copy fp32 layouts (on the AMX Xeon: fp32 at 1-2 rows, bf16 from 4). `int8` is
+weight-only int8 with bf16 activations (torch's `_weight_int8pack_mm`): ~0.8% off per matmul, a quarter of fp32's
+bytes, so the fastest at 1-4 rows where decoding streams the weights from RAM (AMX Xeon: 14 / 19 ms at M=1/4 vs fp32
+22 / 40, bf16 26 / 27), slower than bf16 from ~8 rows. Storing the trainer's weights transposed instead made its backward
 ~25% slower (gradients come out [out, in]), so the rollout gets its own copy.
 """
 from __future__ import annotations
