@@ -14,7 +14,8 @@ Engines: hf = our decode loop (fp32, matmul layout tuned per weight shape and ba
 hf_plain = the same through the model's own Linear forward, hf_transposed = transposed weight copies for every
 batch size (the default before the tuning), hf_fp16 = fbgemm fp16 weight copies (`rollout.decode_layout=fp16`), hf_bf16w = bf16 weight copies
 and activations in the Linears only (`rollout.decode_layout=bf16`, native bf16 CPUs), hf_fast = whichever of those two
-this machine decodes faster (`rollout.decode_layout=fast`), hf_int8 = the loop over a dynamically int8-quantised copy (fbgemm), hf_bf16 = a bf16
+this machine decodes faster (`rollout.decode_layout=fast`), hf_int8w = weight-only int8 copies, bf16 activations
+(`rollout.decode_layout=int8`, native bf16 CPUs), hf_int8 = the loop over a dynamically int8-quantised copy (fbgemm), hf_bf16 = a bf16
 copy (emulated on CPUs without AVX512-BF16, ~1 GFLOP/s on the AVX2 EPYC: default shape only, not in the default list), vllm = vLLM's CPU build.
 Ends with one key=value line.
 """
@@ -56,6 +57,7 @@ ENGINES = {
     "hf_fp16": lambda m, t: DecodeEngine(m, t, layout="fp16"),
     "hf_bf16w": lambda m, t: DecodeEngine(m, t, layout="bf16"),
     "hf_fast": lambda m, t: DecodeEngine(m, t, layout="fast"),
+    "hf_int8w": lambda m, t: DecodeEngine(m, t, layout="int8"),
     "hf_int8": _int8,
     "hf_bf16": lambda m, t: DecodeEngine(m, t, dtype=torch.bfloat16, transposed_weights=False),
     "vllm": _vllm,
