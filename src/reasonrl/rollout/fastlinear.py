@@ -45,7 +45,7 @@ import torch.nn.functional as F
 LAYOUTS = ("transposed", "weight_major", "linear")  # exact: what `auto` chooses among
 LOSSY = ("fp16", "bf16", "int8")                      # rounded weight copies: the sampler is ~1e-3 off the trainer
 FIXED = (*LAYOUTS, *LOSSY)                            # may be asked for by name
-# what `fast` compares: int8 is asked for by name only (its per-rollout quantisation, 0.34 s for 135M params, cost more
+# what `fast` compares: int8 is asked for by name only (its per-rollout quantisation, 0.27-0.34 s for 135M params, cost more
 # than its faster small-row matmuls saved in the one end-to-end run: docs/performance.md, session 21)
 FAST_KINDS = ("fp16", "bf16")
 TUNED = ("auto", "fast")                              # chosen per weight shape and row count by timing
@@ -295,7 +295,10 @@ def _quant_int8(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     at 1-4 rows (AMX Xeon, all 211 weights: 14 ms at 1 row vs fp32 22, bf16 26)."""
     w = w.detach().float()
     scale = w.abs().amax(1).clamp(min=1e-12) / 127
-    return torch.round(w / scale[:, None]).clamp(-127, 127).to(torch.int8), scale.to(torch.bfloat16)
+    # times the reciprocal, rounded and clamped in place: 1.45x faster than round(w / scale) (0.14 vs 0.20 s per 81M
+    # params, AMX Xeon), the same int8 values on the model's weights
+    q = (w * (1 / scale)[:, None]).round_().clamp_(-127, 127).to(torch.int8)
+    return q, scale.to(torch.bfloat16)
 
 
 def _pack_fp16(w: torch.Tensor) -> torch.Tensor:
