@@ -9,7 +9,7 @@ import json
 import pytest
 
 from reasonrl.rollout import fastlinear
-from reasonrl.rollout.fastlinear import LAYOUTS, LOSSY, TUNE_ROWS, DecodeLinears
+from reasonrl.rollout.fastlinear import EXACT_COPIES, LAYOUTS, LOSSY, TUNE_ROWS, DecodeLinears
 
 
 def test_active_copies_give_same_logits_and_restore_forward(tiny_model_dir):
@@ -77,7 +77,7 @@ def test_every_layout_gives_the_same_logits_for_prefill_and_decode_rows(tiny_mod
                 got = model(input_ids=ids).logits
                 assert sum("forward" in vars(m) for m in model.modules()) >= 7   # really routed
         torch.testing.assert_close(got.float(), want.float(), **tol)
-    assert (fast.copied > 0) == (layout == "transposed")  # only the transposed layout keeps copies
+    assert (fast.copied > 0) == (layout in EXACT_COPIES)  # only the copying layouts keep copies
 
 
 def test_auto_times_each_row_count_and_copies_only_when_chosen(tiny_model_dir, monkeypatch):
@@ -85,7 +85,7 @@ def test_auto_times_each_row_count_and_copies_only_when_chosen(tiny_model_dir, m
 
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
     calls = []
-    slow = {"transposed": 1e-3, "weight_major": 0.0, "linear": 2e-3}  # make weight_major win everywhere
+    slow = {"transposed": 1e-3, "weight_major": 0.0, "linear": 2e-3, "packed": 1e-3}  # make weight_major win everywhere
     clock = [0.0]     # a virtual clock the forwards advance: busy-waits lost to a loaded machine (CI beside a run)
     monkeypatch.setattr(fl, "time", type("FakeTime", (), {"perf_counter": staticmethod(lambda: clock[0])}))
     for name in LAYOUTS:
@@ -234,9 +234,10 @@ def test_fast_tunes_per_row_count_between_the_lossy_copy_and_the_no_copy_layouts
     real = dict(fl._FORWARDS)
     clock = [0.0]     # a virtual clock the forwards advance: the choice must not depend on this machine's load
     monkeypatch.setattr(fl, "time", type("FakeTime", (), {"perf_counter": staticmethod(lambda: clock[0])}))
-    for name in ("weight_major", "linear", "bf16"):
+    for name in ("weight_major", "linear", "bf16", "transposed", "packed"):   # the exact copies never pay here
         def timed(x, w, wt, name=name):
-            clock[0] += {"weight_major": 2e-3, "linear": 1e-3, "bf16": 0.0 if x.shape[0] >= 3 else 1e-2}[name]
+            clock[0] += {"weight_major": 2e-3, "linear": 1e-3, "bf16": 0.0 if x.shape[0] >= 3 else 1e-2,
+                         "transposed": 5e-3, "packed": 5e-3}[name]
             return real[name](x, w, wt)
         monkeypatch.setitem(fl._FORWARDS, name, timed)
     fast = DecodeLinears(model, layout="fast")

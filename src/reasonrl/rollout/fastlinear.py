@@ -36,14 +36,18 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
-LAYOUTS = ("transposed", "weight_major", "linear")  # exact: what `auto` chooses among
+LAYOUTS = ("transposed", "weight_major", "linear", "packed")  # exact: what `auto` chooses among
+NO_COPY = ("weight_major", "linear")                  # the layouts that read the model's own weight
+EXACT_COPIES = ("transposed", "packed")               # a per-rollout copy in the weight's own dtype, same values
 LOSSY = ("fp16", "bf16", "int8")                      # rounded weight copies: the sampler is ~1e-3 off the trainer
+COPIES = (*EXACT_COPIES, *LOSSY)
 FIXED = (*LAYOUTS, *LOSSY)                            # may be asked for by name
 # what `fast` compares: int8 is asked for by name only (its per-rollout quantisation, 0.27-0.34 s for 135M params, cost more
 # than its faster small-row matmuls saved in the one end-to-end run: docs/performance.md, session 21)
@@ -52,8 +56,11 @@ TUNED = ("auto", "fast")                              # chosen per weight shape 
 FAST_ROWS = (1, 4, 8, 16)                             # where `fast` compares the lossy layouts (decode shrinks 16 -> 1)
 TUNE_ROWS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)  # row counts timed; a count between two uses the next one up
 # a copy costs one strided read of every weight per rollout (~0.3 s for 135M params, what ~40 decode steps
-# save at a 15% gain): `transposed` must beat the no-copy layouts by 25% to be worth it
+# save at a 15% gain): `transposed` must beat the no-copy layouts by 25% to be worth it. oneDNN's packed copy costs a
+# third of that (~0.1 s, AMX Xeon), and in a real rollout it gains more than in the isolated timing (its output feeds
+# the next op without a copy): 5% is enough (end to end 3.6 vs 3.7 s a rollout against auto's no-copy picks)
 COPY_MARGIN = 0.75
+MARGIN = {"packed": 0.95}
 _DTYPES = (torch.float32, torch.bfloat16)  # a bf16 rollout copy (model.bf16) is routed the same way
 
 
@@ -74,14 +81,16 @@ class DecodeLinears:
                  cache: Path | None = None):
         if layout not in ("auto", "fast") and layout not in FIXED:
             raise ValueError(f"unknown decode layout {layout!r}; valid: auto, fast, {', '.join(FIXED)}")
-        # the one kind of copy a tuned layout may make: transposed for auto, the lossy winner for fast
+        # the copies a tuned layout may make (one per weight shape): the exact ones, and for fast the lossy winner
         self.copy_kind = "transposed"
         if layout == "fast":
             lossy = fastest_lossy(model, cache)
             layout, self.copy_kind = ("fast", lossy) if lossy in LOSSY else ("auto", "transposed")
-        if layout in LOSSY and not LOSSY_AVAILABLE[layout]():   # a config asks for it: it must still run elsewhere
-            print(f"reasonrl: decode layout {layout} needs {LOSSY_NEEDS[layout]}; decoding with layout auto", file=sys.stderr)
+        if layout in AVAILABLE and not AVAILABLE[layout]():   # a config asks for it: it must still run elsewhere
+            print(f"reasonrl: decode layout {layout} needs {NEEDS[layout]}; decoding with layout auto", file=sys.stderr)
             layout = "auto"
+        self.copy_kinds = tuple(k for k in (*((self.copy_kind,) if layout == "fast" else ()), *EXACT_COPIES)
+                                if k not in AVAILABLE or AVAILABLE[k]())
         self.model = model
         self.layout = layout
         # keep_between=False frees the copies when the block ends: a trainer's update then runs without them
@@ -107,56 +116,46 @@ class DecodeLinears:
 
     @property
     def candidates(self) -> tuple[str, ...]:
-        """What tuning chooses among: every exact layout (auto), or the no-copy ones and the lossy copy (fast)."""
-        return LAYOUTS if self.layout == "auto" else ("weight_major", "linear", self.copy_kind)
+        """What tuning chooses among: the no-copy layouts and every copy this machine can make (the lossy one: fast)."""
+        return (*NO_COPY, *self.copy_kinds)
 
     def pick(self, shape: tuple[int, int], rows: int) -> str:
         if not self.tuned:
             return self.layout
         return self.choice.get((*shape, _bucket(rows)), "linear")
 
-    def _needs_copy(self, m: torch.nn.Linear) -> bool:
-        if self.layout in LOSSY or (self.tuned and self.copy_kind in LOSSY):
-            if m.weight.dtype != torch.float32:      # a bf16 model (model.bf16) already decodes in bf16
-                return False
+    def copy_of(self, m: torch.nn.Linear) -> str | None:
+        """The copy `m` decodes through at some row count (at most one per weight shape), or None."""
         if not self.tuned:
-            return self.layout in ("transposed", *LOSSY)
-        return any(v == self.copy_kind for (i, o, _), v in self.choice.items() if (i, o) == _shape(m))
+            kind = self.layout if self.layout in COPIES else None
+        else:
+            kind = next((v for (i, o, _), v in self.choice.items() if (i, o) == _shape(m) and v in COPIES), None)
+        if kind in LOSSY and m.weight.dtype != torch.float32:   # a bf16 model (model.bf16) already decodes in bf16
+            return None
+        return kind
 
     @torch.no_grad()
-    def refresh(self, force: bool = False) -> None:
-        """Copy in the current weights some row count decodes through (all of them if `force`); tied weights once."""
-        by_weight: dict[int, torch.Tensor] = {}
+    def refresh(self) -> None:
+        """Copy in the current weights of every Linear that decodes through a copy; tied weights once."""
+        by_weight: dict[tuple[int, str], torch.Tensor] = {}
         pending: list[tuple[torch.nn.Linear, torch.Tensor]] = []   # fp16: (module, weight) to pack
         self.copied = 0
-        kind = self.copy_kind if self.tuned else self.layout
         for m in self._linears():
-            w = m.weight
-            if not (force or self._needs_copy(m)):
+            kind = self.copy_of(m)
+            if kind is None:
                 self._buf.pop(m, None)
                 continue
             # Every weight is re-copied each time. Neither `_version` (fused AdamW updates in place without
             # bumping it: a version check served stale weights to every rollout) nor requires_grad (an
             # inference engine's frozen weights still receive load_state_dict syncs) says reliably "unchanged".
             if kind == "fp16":
-                pending.append((m, w))   # packed below, tied weights once
+                pending.append((m, m.weight))   # packed below, tied weights once
                 continue
-            if kind in ("bf16", "int8"):
-                if id(w) not in by_weight:
-                    by_weight[id(w)] = w.detach().to(torch.bfloat16) if kind == "bf16" else _quant_int8(w)
-                    self.copied += 1
-                self._buf[m] = by_weight[id(w)]
-                continue
-            if id(w) in by_weight:
-                self._buf[m] = by_weight[id(w)]
-                continue
-            buf = self._buf.get(m)
-            if buf is None or buf.shape != (m.in_features, m.out_features) or buf.dtype != w.dtype:
-                buf = torch.empty(m.in_features, m.out_features, dtype=w.dtype)
-            for s in range(0, w.shape[0], 256):  # blocked: a cache-sized slab at a time, ~1.4x a whole-matrix copy
-                buf[:, s : s + 256].copy_(w[s : s + 256].t())
-            self._buf[m] = by_weight[id(w)] = buf
-            self.copied += 1
+            key = (id(m.weight), kind)
+            if key not in by_weight:
+                by_weight[key] = make_copy(kind, m.weight, self._buf.get(m))
+                self.copied += 1
+            self._buf[m] = by_weight[key]
         if pending:
             self._pack_all(pending)
 
@@ -179,8 +178,8 @@ class DecodeLinears:
     @torch.no_grad()
     def tune(self, max_rows: int = 16, rounds: int = 2) -> dict[tuple[int, int, int], str]:
         """Per weight shape and row count <= max_rows, time every layout over all the model's linears of that
-        shape (real weights, so read from RAM as in decoding), interleaved `rounds` times (min kept); record the
-        fastest. Needs the copies (`refresh(force=True)` first)."""
+        shape (real weights, so read from RAM as in decoding), `rounds` times (min kept); record the fastest,
+        with at most one kind of copy per shape (the one that saves the most over the timed row counts)."""
         t0 = time.perf_counter()
         mods = list(self._linears())
         rows = [r for r in TUNE_ROWS if r <= max(1, max_rows)]
@@ -189,25 +188,38 @@ class DecodeLinears:
         rows = [r for r in rows if any((*sh, r) not in self.choice for sh in shapes)]  # earlier choices stay
         best: dict[tuple[int, int, int, str], float] = {}
         gen = torch.Generator().manual_seed(0)  # not the global RNG: tuning must not change what a seed samples
-        for _ in range(rounds):
-            for r in rows:
-                xs = {k: torch.randn(r, k, generator=gen).to(mods[0].weight.dtype) for k in {m.in_features for m in mods}}
-                for name in self.candidates:
+        xs = {r: {k: torch.randn(r, k, generator=gen).to(mods[0].weight.dtype) for k in {m.in_features for m in mods}}
+              for r in rows}
+        for name in self.candidates:
+            # one kind of copy alive at a time (a copy of a 135M model is 0.3-0.5 GB), made only for this timing
+            copies: dict[int, torch.Tensor] = {}
+            if name in COPIES:
+                for m in mods:
+                    if id(m.weight) not in copies and not (name in LOSSY and m.weight.dtype != torch.float32):
+                        copies[id(m.weight)] = make_copy(name, m.weight)
+            for _ in range(rounds):
+                for r in rows:
                     spent: dict[tuple[int, int], float] = {}
                     for m in mods:
-                        if name in LOSSY and self._buf.get(m) is None:   # a bf16 weight: decodes through linear
+                        wt = copies.get(id(m.weight))
+                        if name in COPIES and wt is None:   # a bf16 weight has no lossy copy: decodes through linear
                             continue
                         t = time.perf_counter()
-                        _FORWARDS[name](xs[m.in_features], m.weight, self._buf.get(m))
+                        _FORWARDS[name](xs[r][m.in_features], m.weight, wt)
                         spent[_shape(m)] = spent.get(_shape(m), 0.0) + time.perf_counter() - t
                     for shape, dt in spent.items():
                         key = (*shape, r, name)
                         best[key] = min(best.get(key, dt), dt)
+            del copies
         for shape in shapes:
-            for r in rows:
-                plain = min(("weight_major", "linear"), key=lambda n: best[(*shape, r, n)])
-                copied = best.get((*shape, r, self.copy_kind), float("inf"))
-                self.choice[(*shape, r)] = self.copy_kind if copied < COPY_MARGIN * best[(*shape, r, plain)] else plain
+            cost = lambda r, n: best.get((*shape, r, n), float("inf"))
+            plain = {r: min(NO_COPY, key=lambda n: cost(r, n)) for r in rows}
+            earlier = {v for (i, o, _), v in self.choice.items() if (i, o) == shape and v in COPIES}
+            options = [{r: k if cost(r, k) < MARGIN.get(k, COPY_MARGIN) * cost(r, plain[r]) else plain[r] for r in rows}
+                       for k in (earlier or self.copy_kinds)]
+            picked = min([plain, *options], key=lambda c: sum(cost(r, n) for r, n in c.items()))
+            for r, n in picked.items():
+                self.choice[(*shape, r)] = n
         self.tuned_rows = max(self.tuned_rows, _bucket(min(max_rows, TUNE_ROWS[-1])))
         self.tune_seconds = time.perf_counter() - t0
         return dict(self.choice)
@@ -216,8 +228,10 @@ class DecodeLinears:
         from reasonrl.model import machine_description
 
         dtype = next((m.weight.dtype for m in self._linears()), torch.float32)
-        mode = f" | fast {self.copy_kind}" if self.layout == "fast" else ""   # auto's keys stay as they were
-        return f"{machine_description()} | torch {torch.__version__} | {torch.get_num_threads()} threads | {dtype}{mode}"
+        mode = f" | fast {self.copy_kind}" if self.layout == "fast" else ""
+        # the copies compared: choices tuned before `packed` existed are not read as if it had lost
+        return (f"{machine_description()} | torch {torch.__version__} | {torch.get_num_threads()} threads | {dtype}{mode}"
+                f" | copies {'+'.join(self.copy_kinds)}")
 
     def _load(self, max_rows: int) -> None:
         """Adopt the cached choices for this machine; a missing or unreadable cache just means tuning."""
@@ -243,17 +257,15 @@ class DecodeLinears:
         need = _bucket(min(max_rows, TUNE_ROWS[-1]))
         if self.tuned and self.tuned_rows < need and self.cache is not None:
             self._load(max_rows)
-        untuned = self.tuned and self.tuned_rows < need
-        self.refresh(force=untuned)
-        if untuned:
+        if self.tuned and self.tuned_rows < need:
             self.tune(max_rows)
             if self.cache is not None:
                 self._save()
-            self.refresh()  # drop the copies no shape chose
+        self.refresh()
         patched = []
         try:
             for m in self._linears():
-                m.forward = self._forward(m.weight, self._buf.get(m), m.bias)
+                m.forward = self._forward(m.weight, self._buf.get(m), m.bias, self.copy_of(m))
                 patched.append(m)
             yield
         finally:
@@ -262,13 +274,13 @@ class DecodeLinears:
             if not self.keep_between:
                 self._buf.clear()
 
-    def _forward(self, w: torch.Tensor, wt: torch.Tensor | None, bias: torch.Tensor | None):
+    def _forward(self, w: torch.Tensor, wt: torch.Tensor | None, bias: torch.Tensor | None, kind: str | None):
         shape, pick = (w.shape[1], w.shape[0]), self.pick
 
         def forward(x: torch.Tensor) -> torch.Tensor:
             rows = x.numel() // x.shape[-1]
             name = pick(shape, rows)
-            if name in ("transposed", *LOSSY) and wt is None:  # a prefill beyond the tuned rows, or a bf16 weight
+            if name in COPIES and (wt is None or name != kind):  # a prefill beyond the tuned rows, or a bf16 weight
                 name = "linear"
             y = _FORWARDS[name](x.reshape(rows, x.shape[-1]), w, wt).reshape(*x.shape[:-1], w.shape[0])
             return y if bias is None else y + bias
@@ -281,12 +293,41 @@ def _shape(m: torch.nn.Linear) -> tuple[int, int]:
 
 _FORWARDS: dict[str, Callable[[torch.Tensor, torch.Tensor, torch.Tensor | None], torch.Tensor]] = {
     "transposed": lambda x, w, wt: x @ wt,
-    "weight_major": lambda x, w, wt: (w @ x.t()).t(),
+    # made contiguous: a transposed output sends attention down SDPA's slow math path and every elementwise op after
+    # it onto strided reads (rollout 4.9 -> 3.8 s on the AMX Xeon, session 22), for a copy of rows x out values
+    "weight_major": lambda x, w, wt: (w @ x.t()).t().contiguous(),
     "linear": lambda x, w, wt: F.linear(x, w),
+    "packed": lambda x, w, wt: torch.ops.mkldnn._linear_pointwise(x.contiguous(), wt, None, "none", [], ""),
     "fp16": lambda x, w, wt: torch.ops.aten.fbgemm_linear_fp16_weight_fp32_activation(x, wt, None),
-    "bf16": lambda x, w, wt: F.linear(x.to(torch.bfloat16), wt).to(x.dtype),
+    "bf16": lambda x, w, wt: (torch.ops.mkldnn._linear_pointwise(x.to(torch.bfloat16).contiguous(), wt, None, "none", [], "")
+                              if _packs() else F.linear(x.to(torch.bfloat16), wt)).to(x.dtype),
     "int8": lambda x, w, wt: torch._weight_int8pack_mm(x.to(torch.bfloat16), *wt).to(x.dtype),
 }
+
+
+PACK_ROWS = 16   # the row count oneDNN blocks a packed weight for (the default job decodes 16 rows, shrinking)
+
+
+def make_copy(kind: str, w: torch.Tensor, reuse: torch.Tensor | None = None) -> torch.Tensor | tuple:
+    """The per-rollout copy of weight `w` [out, in] that layout `kind` multiplies by (`reuse`: last rollout's buffer)."""
+    w = w.detach()
+    if kind == "transposed":
+        buf = reuse if reuse is not None and reuse.shape == w.shape[::-1] and reuse.dtype == w.dtype else None
+        buf = torch.empty(w.shape[1], w.shape[0], dtype=w.dtype) if buf is None else buf
+        for s in range(0, w.shape[0], 256):  # blocked: a cache-sized slab at a time, ~1.4x a whole-matrix copy
+            buf[:, s : s + 256].copy_(w[s : s + 256].t())
+        return buf
+    if kind == "packed":
+        # oneDNN's own blocked layout, in the weight's dtype: with a bf16 weight (model.bf16) the AMX Xeon runs all
+        # of SmolLM2-135M's matmuls in 18 ms at 1-16 rows against 27 for F.linear on the plain bf16 weight
+        return torch.ops.mkldnn._reorder_linear_weight(w, PACK_ROWS)
+    if kind == "bf16":   # packed too where oneDNN is there: the same bf16 values, 18 vs 27 ms a pass (AMX Xeon)
+        return torch.ops.mkldnn._reorder_linear_weight(w.to(torch.bfloat16), PACK_ROWS) if _packs() else w.to(torch.bfloat16)
+    if kind == "int8":
+        return _quant_int8(w)
+    if kind == "fp16":
+        return _pack_fp16(w)
+    raise ValueError(f"no copy for decode layout {kind!r}")
 
 
 def _quant_int8(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -336,9 +377,26 @@ def int8_available() -> bool:
         return False
 
 
+def packed_available() -> bool:
+    """oneDNN's prepacked linear: in every x86 CPU build of torch (mkldnn), absent from some ARM ones."""
+    try:
+        w = torch.ops.mkldnn._reorder_linear_weight(torch.ones(8, 8), PACK_ROWS)
+        torch.ops.mkldnn._linear_pointwise(torch.ones(1, 8), w, None, "none", [], "")
+        return torch.backends.mkldnn.is_available()
+    except (RuntimeError, AttributeError):
+        return False
+
+
+@lru_cache(maxsize=1)
+def _packs() -> bool:
+    return packed_available()
+
+
 LOSSY_AVAILABLE = {"fp16": fp16_available, "bf16": bf16_available, "int8": int8_available}
 LOSSY_NEEDS = {"fp16": "fbgemm (an x86 CPU with AVX2)", "bf16": "native bf16 (AVX512-BF16 or AMX)",
                "int8": "torch's weight-only int8 kernel and native bf16 (AVX512-BF16 or AMX)"}
+AVAILABLE = {**LOSSY_AVAILABLE, "packed": packed_available}        # the layouts some machines lack
+NEEDS = {**LOSSY_NEEDS, "packed": "oneDNN (torch built with mkldnn)"}
 
 
 @torch.no_grad()
@@ -350,7 +408,7 @@ def time_lossy(model: torch.nn.Module, rows: tuple[int, ...] = FAST_ROWS, rounds
     spent: dict[str, float] = {}
     for name in (n for n in FAST_KINDS if LOSSY_AVAILABLE[n]()):
         copy = DecodeLinears(model, layout=name)
-        copy.refresh(force=True)
+        copy.refresh()
         best = float("inf")
         for _ in range(rounds):
             t = time.perf_counter()
