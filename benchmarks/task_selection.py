@@ -45,6 +45,7 @@ CANDIDATES: dict[str, tuple[str, dict]] = {
     # the k-th item after a named one (k = 2..4), and the same with k fixed at 3 (session 21)
     "nth_after": ("nth_number", {"digits": 2, "min_len": 8, "max_len": 12, "after": 4}),
     "nth_after3": ("nth_number", {"digits": 2, "min_len": 8, "max_len": 12, "after": 3, "after_min": 3}),
+    "arrows": ("arrows", {"min_hops": 2, "max_hops": 3, "chains": 2}),   # a walk of 2-3 content matches (session 22)
 }
 
 

@@ -104,3 +104,20 @@ def test_count_after_reads_labelled_items_and_charges_labels_past_k():
         if len(after) > k:
             extra = len(after) - k
             assert count_after([f"<think>\n{chr(10).join(lines)}</think>"], meta=[p.meta]) == [max(0, k - extra) / k]
+
+
+def test_arrow_steps_pays_the_walk_from_the_start_and_charges_numbers_past_its_end():
+    from reasonrl.rewards.steps import arrow_steps
+    from reasonrl.tasks.arrows import iter_arrows
+
+    p = next(iter_arrows(1, seed=7, kwargs={"min_hops": 3, "max_hops": 3}))
+    path, meta = p.meta["path"], p.meta
+    full = ", ".join(f"{a} -> {b}" for a, b in zip(path, path[1:]))
+    other, target = next((a, b) for a, b in meta["arrows"] if a not in path)
+    texts = [f"<think>\n{full}</think><answer>{path[-1]}</answer>",                   # the whole walk: 1
+             f"<think>\n{path[0]} -> {path[1]} -> {path[2]}",                          # two of three hops, unclosed
+             f"<think>\n{full} -> {other}</think>",                                    # one number past the end
+             f"<think>\n{other} -> {target}, {full}</think>",                          # the start not among the first two
+             f"<think>\nThe answer is {path[-1]}.</think><answer>{path[-1]}</answer>"]  # no walk written
+    assert arrow_steps(texts, meta=[meta] * len(texts)) == [1.0, 2 / 3, 2 / 3, 0.0, 0.0]
+    assert arrow_steps(["<think>1 -> 2</think>"], meta=[{"items": [1, 2], "after": 2, "anchor": 1}]) == [None]

@@ -14,6 +14,7 @@ two-hop forward pass into k one-hop steps. Verified from the question alone as w
 same copy written with a count beside each item ("1: 70, 2: 51, 3: 29") and stopped at the k-th: session 20's
 copy was learned but its length ignored k, and a label next to each item makes the stop a match against the k in
 the question rather than a silent count; `copy_stop` pays the plain copy only when it stops at the k-th item.
+`arrow_steps` pays the walk of the arrows task (tasks/arrows.py) written out hop by hop from its start.
 """
 from __future__ import annotations
 
@@ -189,3 +190,43 @@ def count_after(completions: list[str], **columns) -> list[float | None]:
         return max(0, right - extra) / k
 
     return _score_after_rows(completions, columns, score)
+
+
+def walked(thinking: str, path: list[int]) -> tuple[int, int]:
+    """(right, extra): how many hops of `path` the thinking writes in order from the start (which must be one of its
+    first two numbers), and how many numbers it writes past the end once it got there. A number repeated at once
+    counts once, so "23 -> 57, 57 -> 36" and "23 -> 57 -> 36" are the same two hops.
+
+    >>> walked("23 -> 57, 57 -> 36, 36 -> 90. So 90.", [23, 57, 36, 90]), walked("23 -> 57 -> 36 -> 90 -> 14", [23, 57, 36, 90])
+    ((3, 0), (3, 1))
+    >>> walked("Start at 23: 23 -> 57, 57 -> 40", [23, 57, 36, 90]), walked("81 -> 14, 23 -> 57", [23, 57, 36, 90])
+    ((1, 0), (0, 0))
+    """
+    numbers = [int(n) for n in _NUMBER.findall(thinking)]
+    if path[0] not in numbers[:2]:
+        return 0, 0
+    seq = numbers[numbers.index(path[0]):]
+    seq = [n for i, n in enumerate(seq) if i == 0 or n != seq[i - 1]]
+    hops = len(path) - 1
+    right = next((j for j, (a, b) in enumerate(zip(seq[1:], path[1:])) if a != b), min(len(seq) - 1, hops))
+    return right, (len(seq) - 1 - hops if right == hops else 0)
+
+
+def arrow_steps(completions: list[str], **columns) -> list[float | None]:
+    """Share of the walk's hops the thinking writes in order from the start (`walked`), less one hop per number past
+    the end (floored at 0), closed thinking or not, as `copy_after`. None on rows that are not an arrows walk.
+
+    >>> meta = {"path": [23, 57, 36, 90]}
+    >>> arrow_steps(["<think>23 -> 57, 57 -> 36, 36 -> 90</think><answer>90</answer>", "<think>\\n23 -> 57", "x"],
+    ...             meta=[meta, meta, {"after": 0}])
+    [1.0, 0.3333333333333333, None]
+    """
+    out: list[float | None] = []
+    for completion, meta in zip(completions, _metas(completions, columns)):
+        if not meta or not meta.get("path"):
+            out.append(None)
+            continue
+        path = [int(v) for v in meta["path"]]
+        right, extra = walked(completion.split("<think>", 1)[-1].split("</think>", 1)[0], path)
+        out.append(max(0, right - extra) / (len(path) - 1))
+    return out

@@ -3,8 +3,8 @@
     from reasonrl.config.schema import TaskConfig
     splits = load_task(TaskConfig(name="chain_sum", num_train=100, num_heldout=20))
 
-Sources: a reasoning-gym dataset name, 'zh_arithmetic', 'nth_number', or a .jsonl/.parquet path. Each declares who grades
-its problems (`Problem.verifier`): reasoning-gym its own `score_answer` (gym:<name>), zh_arithmetic and nth_number `math`,
+Sources: a reasoning-gym dataset name, 'zh_arithmetic', 'nth_number', 'arrows', or a .jsonl/.parquet path. Each declares who grades
+its problems (`Problem.verifier`): reasoning-gym its own `score_answer` (gym:<name>), zh_arithmetic, nth_number and arrows `math`,
 files a row's `verifier` column or `math`; `task.verifier` overrides the source (files: rows without one). Every source gives
 a deterministic order (generators: by seed; files: shuffled by seed), and `split_stream` takes the
 held-out problems first, then train problems whose question is not held out.
@@ -15,7 +15,7 @@ import dataclasses
 import random
 from collections.abc import Iterator
 
-from reasonrl.tasks import nth_number, zh_arithmetic
+from reasonrl.tasks import arrows, nth_number, zh_arithmetic
 from reasonrl.tasks.file_source import is_file_task, read_problem_file
 from reasonrl.tasks.gym_source import check_gym_name, iter_gym
 from reasonrl.tasks.problem import Problem
@@ -36,7 +36,7 @@ def with_verifier(stream: Iterator[Problem], spec: str, name: str) -> Iterator[P
         raise ValueError(f"task.verifier 'code' needs per-row tests: only JSONL/Parquet rows carry them, not {name!r}")
     if spec.startswith("gym:"):
         check_gym_name(spec[len("gym:"):])
-        if name in (zh_arithmetic.NAME, nth_number.NAME):
+        if name in (zh_arithmetic.NAME, nth_number.NAME, arrows.NAME):
             raise ValueError(f"task.verifier {spec!r} needs reasoning-gym entries; {name!r} has none")
     for p in stream:
         yield dataclasses.replace(p, verifier=spec)
@@ -68,6 +68,8 @@ def load_task(cfg) -> TaskSplits:
         stream = zh_arithmetic.iter_zh_arithmetic(_pool_size(cfg.num_train, cfg.num_heldout), seed, kwargs)
     elif name == nth_number.NAME:
         stream = nth_number.iter_nth_number(_pool_size(cfg.num_train, cfg.num_heldout), seed, kwargs)
+    elif name == arrows.NAME:
+        stream = arrows.iter_arrows(_pool_size(cfg.num_train, cfg.num_heldout), seed, kwargs)
     else:
         check_gym_name(name)
         stream = iter_gym(name, _pool_size(cfg.num_train, cfg.num_heldout), seed, kwargs)

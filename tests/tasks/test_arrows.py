@@ -1,0 +1,46 @@
+"""arrows: the answer is the end of the walk from the start, other chains never join it, bad kwargs fail in one line."""
+from __future__ import annotations
+
+import pytest
+
+from reasonrl.config.schema import TaskConfig
+from reasonrl.tasks import load_task
+from reasonrl.tasks.arrows import iter_arrows
+
+
+def _arrows(question: str) -> dict[int, int]:
+    listed = question.split("Arrows: ")[1].split(". Start")[0]
+    return dict((int(a), int(b)) for a, b in (pair.split(" -> ") for pair in listed.split(", ")))
+
+
+def test_following_the_question_arrows_from_the_start_reaches_the_answer():
+    probs = list(iter_arrows(300, seed=4))
+    for p in probs:
+        arrows, path = _arrows(p.question), p.meta["path"]
+        assert len(arrows) == len(p.meta["arrows"])                        # every source has one arrow
+        at, walk = path[0], [path[0]]
+        while at in arrows:
+            at = arrows[at]
+            walk.append(at)
+        assert walk == path and p.answer == str(at) and f"Start at {path[0]} " in p.question
+        sinks = set(arrows.values()) - set(arrows)                          # the numbers no arrow leaves
+        assert len(sinks) == 3 and at in sinks and arrows[path[0]] != at   # one end per chain; one hop never answers
+        assert all(10 <= v <= 99 for v in (*arrows, *arrows.values()))
+    assert {len(p.meta["path"]) - 1 for p in probs} == {2, 3}
+    assert len({p.question.split(", ")[0] for p in probs}) > 250            # shuffled: the walk's arrow is not always first
+
+
+def test_same_seed_same_problems_and_heldout_never_trained_on():
+    a = load_task(TaskConfig(name="arrows", num_train=50, num_heldout=20, seed=1))
+    b = load_task(TaskConfig(name="arrows", num_train=50, num_heldout=20, seed=1))
+    assert [p.question for p in a.train] == [p.question for p in b.train]
+    assert not {p.question for p in a.heldout} & {p.question for p in a.train}
+    assert all(p.verifier == "math" and p.task == "arrows" for p in a.train)
+
+
+@pytest.mark.parametrize("kwargs, match", [({"hops": 3}, "unknown kwargs"), ({"min_hops": 1}, "2 <= min_hops"),
+                                           ({"min_hops": 4, "max_hops": 3}, "min_hops <= max_hops"),
+                                           ({"chains": 9}, "chains")])
+def test_bad_kwargs_are_one_line_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        load_task(TaskConfig(name="arrows", kwargs=kwargs, num_train=5, num_heldout=2))
