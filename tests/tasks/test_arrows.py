@@ -44,3 +44,14 @@ def test_same_seed_same_problems_and_heldout_never_trained_on():
 def test_bad_kwargs_are_one_line_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
         load_task(TaskConfig(name="arrows", kwargs=kwargs, num_train=5, num_heldout=2))
+
+
+def test_start_first_lists_the_walks_first_arrow_first_and_keeps_the_rest_shuffled():
+    plain = list(iter_arrows(100, seed=2))
+    first = list(iter_arrows(100, seed=2, kwargs={"start_first": 1}))
+    for p in first:
+        path = p.meta["path"]
+        assert p.question.startswith(f"Arrows: {path[0]} -> {path[1]}, ") and p.meta["arrows"][0] == path[:2]
+        assert p.answer == str(path[-1])
+    assert sum(p.question.startswith(f"Arrows: {p.meta['path'][0]} -> ") for p in plain) < 50   # by chance: 1 in 4-7
+    assert sorted(map(tuple, first[0].meta["arrows"])) == sorted(map(tuple, plain[0].meta["arrows"]))  # same arrows

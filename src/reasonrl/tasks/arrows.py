@@ -15,6 +15,11 @@ The walk's own arrows (min_hops..max_hops of them) are shuffled among `chains` o
 distinct two-digit numbers, so the answer is one of `chains + 1` numbers with no arrow from them: a forward pass that
 learned "a number nothing leaves" alone would be right 1 time in chains + 1, and the start's own target (the first
 match, which one pass does learn) is never the answer.
+
+start_first=1 lists the start's own arrow first (the others stay shuffled). Why: the base model's only step-paid samples
+(10 of 160, `arrow_steps`) copy the question's arrows from the first one, which is the walk's first hop only when the
+start's arrow happens to come first; listed first, that copy earns the first hop every time, and every later hop
+still needs the match.
 """
 from __future__ import annotations
 
@@ -24,7 +29,7 @@ from collections.abc import Iterator
 from reasonrl.tasks.problem import Problem
 
 NAME = "arrows"
-DEFAULTS = {"min_hops": 2, "max_hops": 3, "chains": 2}
+DEFAULTS = {"min_hops": 2, "max_hops": 3, "chains": 2, "start_first": 0}
 
 
 def check_kwargs(kwargs: dict) -> dict:
@@ -36,6 +41,8 @@ def check_kwargs(kwargs: dict) -> dict:
     if not 2 <= cfg["min_hops"] <= cfg["max_hops"] <= 8:
         raise ValueError(f"{NAME}: need 2 <= min_hops <= max_hops <= 8 (one hop is a single match), "
                          f"got {cfg['min_hops']}, {cfg['max_hops']}")
+    if cfg["start_first"] not in (0, 1):
+        raise ValueError(f"{NAME}: start_first is 0 or 1, got {cfg['start_first']}")
     if not 0 <= cfg["chains"] <= 6:
         raise ValueError(f"{NAME}: chains (other chains of 1-2 arrows) must be 0..6, got {cfg['chains']}")
     return cfg
@@ -61,6 +68,9 @@ def iter_arrows(size: int, seed: int, kwargs: dict | None = None) -> Iterator[Pr
             chain, rest = rest[: n + 1], rest[n + 1 :]
             arrows += list(zip(chain, chain[1:]))
         rng.shuffle(arrows)
+        if cfg["start_first"]:
+            arrows.remove((path[0], path[1]))
+            arrows.insert(0, (path[0], path[1]))
         listed = ", ".join(f"{a} -> {b}" for a, b in arrows)
         question = (f"Arrows: {listed}. Start at {path[0]} and follow the arrows until you reach a number with no "
                     "arrow from it. Which number is it?")

@@ -12,6 +12,7 @@
 | `chat_think_positions` | chat_think, asks to number the list's items up to the asked one | "<think>\n" |
 | `chat_think_count` | chat_think, asks to number the items after the named one up to the asked count | "<think>\n" |
 | `chat_think_copy` | chat_think, asks to write the list on from the named item up to the asked one | "<think>\n" |
+| `chat_think_walk` | chat_think, asks to write each arrow followed, one per line, from the start to the end | "<think>\n" |
 | `plain`      | chat, "Answer with just the number." | ""       |
 
 Each has an English and a Chinese text; lang='auto' follows problem.lang. The chat instructions hold
@@ -30,9 +31,10 @@ from __future__ import annotations
 
 from reasonrl.tasks.problem import Problem
 
-TEMPLATES = ("r1zero", "chat", "chat_think", "chat_think_steps", "chat_think_positions", "chat_think_count", "chat_think_copy", "plain")
+TEMPLATES = ("r1zero", "chat", "chat_think", "chat_think_steps", "chat_think_positions", "chat_think_count", "chat_think_copy",
+             "chat_think_walk", "plain")
 TAGGED_TEMPLATES = ("r1zero", "chat", "chat_think", "chat_think_steps", "chat_think_positions", "chat_think_count",
-                    "chat_think_copy")   # they ask for <think>/<answer>
+                    "chat_think_copy", "chat_think_walk")   # they ask for <think>/<answer>
 THINK_PREFILL = "<think>\n"
 
 R1ZERO = {
@@ -78,6 +80,12 @@ COPY_INSTRUCTION = {
     "en": "{question}\n\nInside <think> </think> tags, find that number in the list and write the list on from it, up to the asked number. Then give only the last number you wrote inside <answer> </answer> tags.",
     "zh": "{question}\n\n在 <think> </think> 标签内，先在列表中找到那个数，再从它开始把列表往后写，直到所问的那个数。然后只把你写的最后一个数写在 <answer> </answer> 标签内。",
 }
+# For the arrows walk (issue 19, tasks/arrows.py): under the plain tag instruction 10 of 160 base samples write any
+# of the walk (mostly the question's arrows copied from its start); this names the procedure, not an answer.
+WALK_INSTRUCTION = {
+    "en": "{question}\n\nInside <think> </think> tags, write each arrow you follow, one per line, from the start number until you reach a number with no arrow from it. Then give only that last number inside <answer> </answer> tags.",
+    "zh": "{question}\n\n在 <think> </think> 标签内，从起点开始，把你走过的每个箭头逐行写出，直到到达一个没有箭头出发的数。然后只把最后那个数写在 <answer> </answer> 标签内。",
+}
 PLAIN_INSTRUCTION = {
     "en": "{question}\nAnswer with just the number.",
     "zh": "{question}\n只回答数字。",
@@ -85,7 +93,7 @@ PLAIN_INSTRUCTION = {
 # The user-turn instruction each chat template wraps around the question (r1zero is a whole prompt of its own).
 INSTRUCTIONS = {"chat": TAGS_INSTRUCTION, "chat_think": TAGS_INSTRUCTION, "chat_think_steps": STEPS_INSTRUCTION,
                 "chat_think_positions": POSITIONS_INSTRUCTION, "chat_think_count": COUNT_INSTRUCTION,
-                "chat_think_copy": COPY_INSTRUCTION, "plain": PLAIN_INSTRUCTION}
+                "chat_think_copy": COPY_INSTRUCTION, "chat_think_walk": WALK_INSTRUCTION, "plain": PLAIN_INSTRUCTION}
 
 
 def _chat(tokenizer, user_message: str, prefill: str) -> str:
