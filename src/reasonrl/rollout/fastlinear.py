@@ -1,11 +1,12 @@
 """Decode-time Linear layers: per batch size, the matmul layout this CPU's BLAS runs fastest.
 
 Decoding multiplies a skinny batch (one row per active sample, M <= 64) by every weight. The same product
-has three spellings, and the CPU BLAS picks a different kernel for each, whose speed depends on the CPU and
+has four spellings, and the CPU BLAS picks a different kernel for each, whose speed depends on the CPU and
 on M far more than on the arithmetic:
 - `linear`       F.linear(x, W): what the trainer's forward runs;
 - `transposed`   x @ Wt with a contiguous [in, out] copy Wt, refreshed per rollout (one model's worth of RAM);
-- `weight_major` (W @ x.T).T: the weight's own layout as the long side of the product, no copy.
+- `weight_major` (W @ x.T).T: the weight's own layout as the long side of the product, no copy (output made contiguous);
+- `packed`       oneDNN's own blocked copy of W in its dtype (mkldnn prepacked linear), refreshed per rollout.
 Measured over all of SmolLM2-135M's linears, weights read from RAM (2 threads):
 - Intel Xeon (AVX-512): `transposed` 2-4x faster than `linear` at M=16 (1536x576 0.9 -> 0.27 ms);
 - AMD EPYC (AVX-512, Zen 4 class): `transposed` 81 ms at M=4, `weight_major` 33 ms; `transposed` wins at M=1 (43 vs 51).
