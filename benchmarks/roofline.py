@@ -58,6 +58,10 @@ def main() -> None:
     print(f"machine ({a.threads} threads): fp32 matmul {big:.0f} GFLOP/s (1024^3), {mlp_t:.0f} at training shape "
           f"1024x576x1536, {mlp:.0f} at decode shape 16x576x1536; bf16 {bf:.0f} GFLOP/s; copy {bw:.1f} GB/s")
     run = Path(a.run) if a.run else _short_run(a.overrides)
+    if not a.run:   # only its metrics are read: the 6-step run's checkpoints (1.6 GB) would pile up in /tmp
+        from grpo_vs_trl import drop_weights
+
+        drop_weights(run)
     lines = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines()]
     # every step counts (a step whose groups all had equal rewards runs no update: its update FLOPs are 0)
     train = [l for l in lines if l.get("kind") == "train" and "rollout/new_tokens" in l][1:]  # skip warm-up step
