@@ -121,3 +121,21 @@ def test_arrow_steps_pays_the_walk_from_the_start_and_charges_numbers_past_its_e
              f"<think>\nThe answer is {path[-1]}.</think><answer>{path[-1]}</answer>"]  # no walk written
     assert arrow_steps(texts, meta=[meta] * len(texts)) == [1.0, 2 / 3, 2 / 3, 0.0, 0.0]
     assert arrow_steps(["<think>1 -> 2</think>"], meta=[{"items": [1, 2], "after": 2, "anchor": 1}]) == [None]
+
+
+def test_walked_answer_pays_the_right_end_only_with_the_whole_walk_written():
+    from reasonrl.rewards.steps import walked_answer
+    from reasonrl.tasks.arrows import iter_arrows
+
+    p = next(iter_arrows(1, seed=3, kwargs={"min_hops": 3, "max_hops": 3}))
+    path, meta = p.meta["path"], p.meta
+    chain = " -> ".join(map(str, path))
+    other = next(b for a, b in meta["arrows"] if a not in path and b not in path)
+    texts = [f"<think>\n{chain}\n</think>\n<answer>{path[-1]}</answer>",             # whole walk, right end: 1
+             f"<think>\n{path[0]} -> {path[1]} = {path[-1]}</think><answer>{path[-1]}</answer>",  # right, walk skipped
+             f"<think>\n{chain}</think><answer>{other}</answer>",                    # walk written, wrong answer
+             f"<think>\n{chain} -> {other}</think><answer>{path[-1]}</answer>",      # a number past the end
+             f"<think>\n{chain}</think>\nThe answer is {path[-1]}.",                  # no <answer>: not the strict shape
+             f"<think>\n{chain}"]                                                     # thinking never closed
+    assert walked_answer(texts, meta=[meta] * len(texts)) == [1.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+    assert walked_answer(["<think>1 -> 2</think><answer>2</answer>"], meta=[{"after": 2}]) == [None]

@@ -41,6 +41,8 @@ def test_every_template_renders(tok, template, problem):
         assert ("从它开始把列表往后写" if zh else "write the list on from it, up to the asked number") in text
     if template == "chat_think_walk":
         assert ("把你走过的每个箭头逐行写出" if zh else "write each arrow you follow, one per line") in text
+    if template == "chat_think_path":
+        assert ("用 -> 连接" if zh else "and so on, joined by ->") in text
     if template == "plain":
         assert ("只回答数字。" if zh else "Answer with just the number.") in text
     if template.startswith("chat_think"):
@@ -69,7 +71,7 @@ def test_lang_override_and_exact_r1zero(tok):
 
 
 def test_unknown_template_and_lang():
-    with pytest.raises(ValueError, match=r"^unknown template 'cot'; valid: r1zero, chat, chat_think, chat_think_steps, chat_think_positions, chat_think_count, chat_think_copy, chat_think_walk, plain$"):
+    with pytest.raises(ValueError, match=r"^unknown template 'cot'; valid: r1zero, chat, chat_think, chat_think_steps, chat_think_positions, chat_think_count, chat_think_copy, chat_think_walk, chat_think_path, plain$"):
         render_prompt(None, EN, "cot")
     with pytest.raises(ValueError, match=r"^unknown lang 'fr'; valid: auto, en, zh$"):
         render_prompt(None, EN, "plain", lang="fr")

@@ -14,13 +14,16 @@ two-hop forward pass into k one-hop steps. Verified from the question alone as w
 same copy written with a count beside each item ("1: 70, 2: 51, 3: 29") and stopped at the k-th: session 20's
 copy was learned but its length ignored k, and a label next to each item makes the stop a match against the k in
 the question rather than a silent count; `copy_stop` pays the plain copy only when it stops at the k-th item.
-`arrow_steps` pays the walk of the arrows task (tasks/arrows.py) written out hop by hop from its start.
+`arrow_steps` pays the walk of the arrows task (tasks/arrows.py) written out hop by hop from its start;
+`walked_answer` pays the right answer only when the thinking writes the whole walk (session 23: paid silently,
+the answer was learned as a two-hop forward pass and a one-in-three shortcut, and the thinking went unused).
 """
 from __future__ import annotations
 
 import re
 
-from reasonrl.rewards.format import thinking_text
+from reasonrl.rewards.extract import extract_answer
+from reasonrl.rewards.format import format_ok, thinking_text
 
 # standalone numbers, not ordinals ("6th", "3rd") and not digits inside longer numbers
 _NUMBER = re.compile(r"(?<![\d.])\d+(?![\d]|st\b|nd\b|rd\b|th\b)")
@@ -229,4 +232,31 @@ def arrow_steps(completions: list[str], **columns) -> list[float | None]:
         path = [int(v) for v in meta["path"]]
         right, extra = walked(completion.split("<think>", 1)[-1].split("</think>", 1)[0], path)
         out.append(max(0, right - extra) / (len(path) - 1))
+    return out
+
+
+def walked_answer(completions: list[str], **columns) -> list[float | None]:
+    """1.0 for the walk's end inside <answer> in the strict format AND the whole walk written in the thinking, no
+    number past its end (`walked`); 0.0 otherwise; None on rows that are not an arrows walk.
+
+    Why (issue 19, session 23): paid on the answer alone, RL found the answers the thinking did not carry: two hops
+    inside one forward pass (0.53 with the thinking forced empty vs 0.51 full) and, on 3-4 hops, "a number no arrow
+    leaves" (right 1 time in 3). Gated on the written walk, neither earns anything; the walk is verified from the
+    question alone, no label and no model, as the answer is.
+
+    >>> meta = {"path": [23, 57, 36, 90]}
+    >>> walked_answer(["<think>23 -> 57 -> 36 -> 90</think><answer>90</answer>", "<think>23 -> 57</think><answer>90</answer>",
+    ...                "<think>23 -> 57 -> 36 -> 90</think>90", "x"], meta=[meta, meta, meta, {"after": 0}])
+    [1.0, 0.0, 0.0, None]
+    """
+    out: list[float | None] = []
+    for completion, meta in zip(completions, _metas(completions, columns)):
+        if not meta or not meta.get("path"):
+            out.append(None)
+            continue
+        path = [int(v) for v in meta["path"]]
+        thinking = thinking_text(completion)
+        answer = extract_answer(completion, lenient=False)
+        whole = thinking is not None and walked(thinking, path) == (len(path) - 1, 0)
+        out.append(float(whole and format_ok(completion) and (answer or "").strip() == str(path[-1])))
     return out

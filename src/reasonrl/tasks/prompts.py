@@ -13,6 +13,7 @@
 | `chat_think_count` | chat_think, asks to number the items after the named one up to the asked count | "<think>\n" |
 | `chat_think_copy` | chat_think, asks to write the list on from the named item up to the asked one | "<think>\n" |
 | `chat_think_walk` | chat_think, asks to write each arrow followed, one per line, from the start to the end | "<think>\n" |
+| `chat_think_path` | chat_think, asks to write the numbers visited joined by "->", from the start to the end | "<think>\n" |
 | `plain`      | chat, "Answer with just the number." | ""       |
 
 Each has an English and a Chinese text; lang='auto' follows problem.lang. The chat instructions hold
@@ -32,9 +33,9 @@ from __future__ import annotations
 from reasonrl.tasks.problem import Problem
 
 TEMPLATES = ("r1zero", "chat", "chat_think", "chat_think_steps", "chat_think_positions", "chat_think_count", "chat_think_copy",
-             "chat_think_walk", "plain")
+             "chat_think_walk", "chat_think_path", "plain")
 TAGGED_TEMPLATES = ("r1zero", "chat", "chat_think", "chat_think_steps", "chat_think_positions", "chat_think_count",
-                    "chat_think_copy", "chat_think_walk")   # they ask for <think>/<answer>
+                    "chat_think_copy", "chat_think_walk", "chat_think_path")   # they ask for <think>/<answer>
 THINK_PREFILL = "<think>\n"
 
 R1ZERO = {
@@ -86,6 +87,13 @@ WALK_INSTRUCTION = {
     "en": "{question}\n\nInside <think> </think> tags, write each arrow you follow, one per line, from the start number until you reach a number with no arrow from it. Then give only that last number inside <answer> </answer> tags.",
     "zh": "{question}\n\n在 <think> </think> 标签内，从起点开始，把你走过的每个箭头逐行写出，直到到达一个没有箭头出发的数。然后只把最后那个数写在 <answer> </answer> 标签内。",
 }
+# The walk as one chain, "52 -> 96 -> 24 -> 84" (session 23): after writing "96 ->" the next number is what follows
+# "96 ->" in the question, a two-token match (the copy small models do best), where "one arrow per line" asks the
+# model to leave off copying the question's list in its order, which the arrows runs' thinking never did.
+PATH_INSTRUCTION = {
+    "en": "{question}\n\nInside <think> </think> tags, write the path: the start number, then the number its arrow points to, then the number that one points to, and so on, joined by ->, until you reach a number with no arrow from it. Then give only that last number inside <answer> </answer> tags.",
+    "zh": "{question}\n\n在 <think> </think> 标签内写出路径：先写起点，再写它的箭头指向的数，再写那个数指向的数，依此类推，用 -> 连接，直到到达一个没有箭头出发的数。然后只把最后那个数写在 <answer> </answer> 标签内。",
+}
 PLAIN_INSTRUCTION = {
     "en": "{question}\nAnswer with just the number.",
     "zh": "{question}\n只回答数字。",
@@ -93,7 +101,8 @@ PLAIN_INSTRUCTION = {
 # The user-turn instruction each chat template wraps around the question (r1zero is a whole prompt of its own).
 INSTRUCTIONS = {"chat": TAGS_INSTRUCTION, "chat_think": TAGS_INSTRUCTION, "chat_think_steps": STEPS_INSTRUCTION,
                 "chat_think_positions": POSITIONS_INSTRUCTION, "chat_think_count": COUNT_INSTRUCTION,
-                "chat_think_copy": COPY_INSTRUCTION, "chat_think_walk": WALK_INSTRUCTION, "plain": PLAIN_INSTRUCTION}
+                "chat_think_copy": COPY_INSTRUCTION, "chat_think_walk": WALK_INSTRUCTION,
+                "chat_think_path": PATH_INSTRUCTION, "plain": PLAIN_INSTRUCTION}
 
 
 def _chat(tokenizer, user_message: str, prefill: str) -> str:
