@@ -84,6 +84,19 @@ def test_a_thinking_closed_within_the_budget_gets_nothing_forced(tiny):
     assert s.correct == [1.0, 0.0] and s.formatted == [True, False]
 
 
+def test_a_cut_inside_the_models_own_closing_tag_finishes_that_tag(tiny):
+    from reasonrl.rewards.format import format_ok
+
+    _, tok = tiny
+    engine = ScriptedEngine(tok, ["41 -> 38 = 27\n</", "41 -> 38\n</think"], ["27</answer>", "27</answer>"])
+    params = SamplingParams(n=1, max_new_tokens=40, temperature=0.0, stop=["</answer>"])
+    b = generate_with_budget(engine, tok, ["P<think>\n", "Q<think>\n"], ["<think>\n"] * 2, params, 16)
+    assert engine.calls[1][0] == ["P<think>\n41 -> 38 = 27\n</think>\n<answer>", "Q<think>\n41 -> 38\n</think>\n<answer>"]
+    assert b.forced == [True, True]
+    assert b.rollouts.texts == ["41 -> 38 = 27\n</think>\n<answer>27</answer>", "41 -> 38\n</think>\n<answer>27</answer>"]
+    assert all(format_ok("<think>\n" + t) for t in b.rollouts.texts)
+
+
 def test_phase_two_keeps_room_for_an_answer(tiny):
     _, tok = tiny
     engine = ScriptedEngine(tok, ["a b c"], ["7</answer>"])

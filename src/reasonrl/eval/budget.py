@@ -39,8 +39,19 @@ def forced_text(reply_so_far: str) -> str:
     '\\n</think>\\n<answer>'
     >>> forced_text("")                     # budget 0 with a template that does not pre-fill <think>
     '<think>\\n</think>\\n<answer>'
+
+    A cut that lands inside the model's own closing tag ("…= 23\\n</") finishes that tag instead of starting another:
+    forcing a fresh "</think>" after "</" broke the strict format of replies whose thinking was complete (session 23:
+    a 16-token budget scored 0.07 where 32 scored 0.99 with the same walks).
+
+    >>> forced_text("<think>\\n41 -> 38 = 27\\n</")
+    'think>\\n<answer>'
     """
     opened = THINK_OPEN in reply_so_far
+    if opened:
+        partial = next((k for k in range(len(THINK_CLOSE) - 1, 0, -1) if reply_so_far.endswith(THINK_CLOSE[:k])), 0)
+        if partial:
+            return FORCED_CLOSE[partial:]
     sep = "" if not reply_so_far or reply_so_far[-1].isspace() else "\n"
     return sep + ("" if opened else THINK_OPEN + "\n") + FORCED_CLOSE
 
