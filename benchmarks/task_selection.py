@@ -47,6 +47,7 @@ CANDIDATES: dict[str, tuple[str, dict]] = {
     "nth_after3": ("nth_number", {"digits": 2, "min_len": 8, "max_len": 12, "after": 3, "after_min": 3}),
     "arrows": ("arrows", {"min_hops": 2, "max_hops": 3, "chains": 2}),   # a walk of 2-3 content matches (session 22)
     "arrows_first": ("arrows", {"min_hops": 2, "max_hops": 3, "chains": 2, "start_first": 1}),   # configs/r1zero_reasoning_arrows.yaml
+    "arrows34_first": ("arrows", {"min_hops": 3, "max_hops": 4, "chains": 2, "start_first": 1}),  # the held-out of ..._arrows_walk.yaml
 }
 
 
