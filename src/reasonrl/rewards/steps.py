@@ -224,15 +224,17 @@ def arrow_steps(completions: list[str], **columns) -> list[float | None]:
     ...             meta=[meta, meta, {"after": 0}])
     [1.0, 0.3333333333333333, None]
     """
-    out: list[float | None] = []
-    for completion, meta in zip(completions, _metas(completions, columns)):
-        if not meta or not meta.get("path"):
-            out.append(None)
-            continue
-        path = [int(v) for v in meta["path"]]
+    def share(completion: str, path: list[int]) -> float:
         right, extra = walked(completion.split("<think>", 1)[-1].split("</think>", 1)[0], path)
-        out.append(max(0, right - extra) / (len(path) - 1))
-    return out
+        return max(0, right - extra) / (len(path) - 1)
+
+    return _per_walk(completions, columns, share)
+
+
+def _per_walk(completions: list[str], columns: dict, score) -> list[float | None]:
+    """score(completion, path) on arrows rows (their meta has the walk's `path`), None on every other row."""
+    return [None if not meta or not meta.get("path") else score(completion, [int(v) for v in meta["path"]])
+            for completion, meta in zip(completions, _metas(completions, columns))]
 
 
 def walked_answer(completions: list[str], **columns) -> list[float | None]:
@@ -249,14 +251,10 @@ def walked_answer(completions: list[str], **columns) -> list[float | None]:
     ...                "<think>23 -> 57 -> 36 -> 90</think>90", "x"], meta=[meta, meta, meta, {"after": 0}])
     [1.0, 0.0, 0.0, None]
     """
-    out: list[float | None] = []
-    for completion, meta in zip(completions, _metas(completions, columns)):
-        if not meta or not meta.get("path"):
-            out.append(None)
-            continue
-        path = [int(v) for v in meta["path"]]
+    def paid(completion: str, path: list[int]) -> float:
         thinking = thinking_text(completion)
-        answer = extract_answer(completion, lenient=False)
         whole = thinking is not None and walked(thinking, path) == (len(path) - 1, 0)
-        out.append(float(whole and format_ok(completion) and (answer or "").strip() == str(path[-1])))
-    return out
+        answer = extract_answer(completion, lenient=False)
+        return float(whole and format_ok(completion) and (answer or "").strip() == str(path[-1]))
+
+    return _per_walk(completions, columns, paid)
