@@ -65,14 +65,14 @@ def test_bad_curricula_are_one_line_config_errors():
         load_config(None, ["task.curriculum={levels: [{}, {}], schedule: [3, 4]}"])
 
 
-def _cfg(tmp_path, tiny_model_dir, run, reward, steps):
+def _cfg(tmp_path, tiny_model_dir, run, reward, steps, *extra):
     return load_config(None, [
         f"run_dir={tmp_path / run}", f"model.path={tiny_model_dir}", "task.name=chain_sum", "task.num_train=30",
         "task.num_heldout=4", f"task.kwargs={json.dumps(LEVELS[2])}",
         f"task.curriculum={json.dumps({'levels': LEVELS, 'threshold': 0.7, 'window': 1})}",
         "rollout.num_generations=2", "rollout.prompts_per_step=2", "rollout.max_new_tokens=4",
         f"reward.funcs=[{reward}]", f"train.max_steps={steps}", "train.eval_before_after=false",
-        "train.log_samples_every=1", "train.max_minutes=null", "train.save_every=1"])
+        "train.log_samples_every=1", "train.max_minutes=null", "train.save_every=1", *extra])
 
 
 def _levels_seen(run_dir):
@@ -94,6 +94,31 @@ def test_loop_levels_up_logs_the_level_and_resumes_at_it(tmp_path, tiny_model_di
     # random@0.0 pays nothing: the curriculum stays on level 0
     main(_cfg(tmp_path, tiny_model_dir, "flat", "random@0.0", 3))
     assert _levels_seen(tmp_path / "flat") == ([0, 0, 0], [[2], [2], [2]])
+
+
+def test_each_level_trains_with_its_own_reward_weights_and_a_resume_keeps_them(tmp_path, tiny_model_dir):
+    # random@1.0 pays 1 per sample, so a step's mean reward is the weight its level gives it
+    main(_cfg(tmp_path, tiny_model_dir, "lw", "random@1.0", 2, "reward.level_weights=[[1.0], [3.0], [0.5]]"))
+    main(load_config(tmp_path / "lw" / "config.yaml", ["train.max_steps=3"]), resume=tmp_path / "lw")
+    lines = [json.loads(l) for l in (tmp_path / "lw" / "metrics.jsonl").read_text().splitlines() if '"train"' in l]
+    assert [(l["curriculum/level"], l["reward/mean"]) for l in lines] == [(0, 1.0), (1, 3.0), (2, 0.5)]
+
+
+def test_level_weights_must_fit_the_levels_and_the_funcs(tmp_path):
+    with pytest.raises(ConfigError, match="needs task.curriculum"):
+        load_config(None, ["reward.level_weights=[[1.0]]"])
+    with pytest.raises(ConfigError, match="2 lists for 3 curriculum levels"):
+        load_config(None, [f"task.curriculum={json.dumps({'levels': LEVELS})}", "reward.level_weights=[[1.0], [2.0]]"])
+    with pytest.raises(ConfigError, match=r"level_weights\[1\] has 2 weights for 1 reward.funcs"):
+        load_config(None, [f"task.curriculum={json.dumps({'levels': LEVELS})}",
+                           "reward.level_weights=[[1.0], [2.0, 1.0], [1.0]]"])
+    # a control's new funcs drop the file's per-level weights, as they drop its weights
+    f = tmp_path / "c.yaml"
+    f.write_text(json.dumps({"task": {"curriculum": {"levels": LEVELS[:2]}},
+                             "reward": {"funcs": ["accuracy"], "level_weights": [[1.0], [2.0]]}}))
+    assert load_config(f).reward.level_weights == [[1.0], [2.0]]
+    control = load_config(f, ['reward.funcs=[accuracy_strict,"random@0.5"]', "reward.weights=[0.0,2.0]"])
+    assert control.reward.level_weights is None and control.reward.weights == [0.0, 2.0]
 
 
 def test_a_hinted_copy_of_a_heldout_question_is_dropped():

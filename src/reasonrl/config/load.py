@@ -127,6 +127,8 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     rw = tree.get("reward") if isinstance(tree.get("reward"), dict) else {}
     if "reward.funcs" in keys and "reward.weights" not in keys:
         rw.pop("weights", None)  # the file's weights were for the file's functions: new functions, equal weights
+    if "reward.funcs" in keys and "reward.level_weights" not in keys:
+        rw.pop("level_weights", None)  # likewise per level: a control's funcs keep one weights list all run
     flat = _flatten(tree)
     _check_keys(flat)
     try:

@@ -97,6 +97,7 @@ class RolloutConfig(_Strict):
 class RewardConfig(_Strict):
     funcs: list[str] = Field(default_factory=lambda: ["accuracy"], description="reward names from the registry (rewards.REWARDS, checked at load) or 'module:function'")
     weights: list[float] | None = Field(None, description="one weight per reward function; None = all 1")
+    level_weights: list[list[float]] | None = Field(None, description="one weights list per task.curriculum level, used while that level trains (pay the answer alone first, then only a written walk); None = reward.weights throughout")
     lenient: bool | None = Field(None, description="accept an untagged final number; None = only for the plain template")
     timeout_s: float = Field(2.0, gt=0.0, description="per-batch time limit of a reward function; past it, scores are 0")
 
@@ -161,4 +162,19 @@ class Config(_Strict):
             raise ValueError(f"algo.rollout_correction={self.algo.rollout_correction} needs the engine's sampled-token "
                              "log-probs; rollout.engine=hf_generate has none: use rollout.engine=hf or vllm, "
                              "or algo.rollout_correction=none (the default job sets tis)")
+        return self
+
+    @model_validator(mode="after")
+    def _level_weights_fit(self):
+        lw, cc, funcs = self.reward.level_weights, self.task.curriculum, self.reward.funcs
+        if lw is None:
+            return self
+        if cc is None:
+            raise ValueError("reward.level_weights needs task.curriculum (one weights list per level); "
+                             "without a curriculum use reward.weights")
+        if len(lw) != len(cc.levels):
+            raise ValueError(f"reward.level_weights has {len(lw)} lists for {len(cc.levels)} curriculum levels; give one per level")
+        for i, w in enumerate(lw):
+            if len(w) != len(funcs):
+                raise ValueError(f"reward.level_weights[{i}] has {len(w)} weights for {len(funcs)} reward.funcs; give one per func")
         return self

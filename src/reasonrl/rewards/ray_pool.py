@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 
-from reasonrl.rewards.runner import _GRACE_S, _START_ALLOWANCE_S, RewardResult, RewardRunner, concat_results
+from reasonrl.rewards.runner import _GRACE_S, _START_ALLOWANCE_S, RewardResult, RewardRunner, concat_results, weighted_total
 
 
 class _RewardActor:
@@ -58,6 +58,7 @@ class RayRewardPool:
         ray, self.owns_ray = connect_ray(address, num_cpus)
         self.ray = ray
         self.args = (list(funcs), weights, timeout_s)
+        self.weights = list(weights) if weights is not None else [1.0] * len(funcs)
         self.wait_s = len(funcs) * (timeout_s + _GRACE_S) + _START_ALLOWANCE_S  # past this, the actor is stuck
         self._cls = ray.remote(num_cpus=cpus_per_worker)(_RewardActor)
         self.actors = [self._start() for _ in range(num_workers)]
@@ -75,7 +76,9 @@ class RayRewardPool:
         bounds = [(n * i // k, n * (i + 1) // k) for i in range(k)]
         cut = lambda lo, hi: {c: v[lo:hi] if isinstance(v, list) and len(v) == n else v for c, v in columns.items()}  # noqa: E731
         refs = [a.score.remote(completions[lo:hi], cut(lo, hi)) for a, (lo, hi) in zip(self.actors, bounds)]
-        return concat_results([self._result(i, ref, hi - lo) for i, (ref, (lo, hi)) in enumerate(zip(refs, bounds))])
+        result = concat_results([self._result(i, ref, hi - lo) for i, (ref, (lo, hi)) in enumerate(zip(refs, bounds))])
+        result.total = weighted_total(result.per_func, self.args[0], self.weights)   # weights may change per level
+        return result
 
     def _result(self, i: int, ref, n: int) -> RewardResult:
         ray, funcs = self.ray, self.args[0]

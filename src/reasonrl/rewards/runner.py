@@ -130,6 +130,16 @@ class RewardResult:
     timeouts: int = 0
 
 
+def weighted_total(per_func: dict[str, list[float]], funcs: list[str], weights: list[float]) -> list[float]:
+    """Each completion's reward: the weighted sum of its functions' scores.
+
+    >>> weighted_total({"a": [1.0, 0.0], "b": [0.5, 1.0]}, ["a", "b"], [1.0, 2.0])
+    [2.0, 2.0]
+    """
+    n = len(per_func[funcs[0]]) if funcs else 0
+    return [sum(w * per_func[f][i] for f, w in zip(funcs, weights)) for i in range(n)]
+
+
 def concat_results(parts: list[RewardResult]) -> RewardResult:
     """Results of consecutive chunks of one batch, as one result (failure counts add up)."""
     cat = lambda xs: [x for part in xs for x in part]  # noqa: E731
@@ -139,7 +149,8 @@ def concat_results(parts: list[RewardResult]) -> RewardResult:
 
 
 class RewardRunner:
-    """Call reward functions by name in a worker process; errors and timeouts score 0 and are counted."""
+    """Call reward functions by name in a worker process; errors and timeouts score 0 and are counted.
+    `weights` may be replaced between calls (a curriculum level's own weights: train/loop.py)."""
 
     def __init__(self, funcs: list[str], weights: list[float] | None = None, timeout_s: float = 10.0) -> None:
         if not funcs:
@@ -172,8 +183,7 @@ class RewardRunner:
             except RuntimeError:
                 errors += 1
             per_func[name] = scores
-        total = [sum(w * per_func[n][i] for n, w in zip(self.funcs, self.weights)) for i in range(len(completions))]
-        return RewardResult(total=total, per_func=per_func, errors=errors, timeouts=timeouts)
+        return RewardResult(total=weighted_total(per_func, self.funcs, self.weights), per_func=per_func, errors=errors, timeouts=timeouts)
 
     def close(self) -> None:
         self.worker.close()

@@ -243,6 +243,12 @@ def restore(t: Trainer, state: dict | None, splits) -> Progress:
     return p
 
 
+def level_rewards(t: Trainer, p: Progress) -> None:
+    """The reward weights of the curriculum level now trained (reward.level_weights), when the config gives some."""
+    if p.curriculum and t.cfg.reward.level_weights:
+        t.runner.weights = list(t.cfg.reward.level_weights[p.curriculum.level])
+
+
 def save(t: Trainer, p: Progress, run_dir: Path, config_yaml: str) -> None:
     """A checkpoint of the whole run; every rank calls it (sharded: the optimizer state is a gather)."""
     opt_state = t.strategy.state_dict()
@@ -280,6 +286,7 @@ def run_steps(t: Trainer, splits, p: Progress, logger, stop: StopRequest, checkp
             metrics["curriculum/level"] = p.curriculum.level
             if p.curriculum.observe(metrics["acc/mean"], p.step):
                 p.cursor = Cursor(seed=cfg.train.seed, n=len(p.pool))
+                level_rewards(t, p)
         logger.log({"kind": "train", "step": p.step, "time_s": p.elapsed_s, **metrics,
                     **memory_metrics(t.dist.device, t.strategy.held_state_mb())})
         if p.step % cfg.train.log_samples_every == 0:
@@ -329,6 +336,7 @@ def main(cfg: Config, resume: str | Path | None = None) -> dict:
         print(f"reasonrl: resumed {run_dir} at step {p.step}", file=sys.stderr)
     logger = RunLogger(run_dir) if dist.main else NullLogger()
     t.runner = build_reward_runner(cfg)
+    level_rewards(t, p)   # a resumed run continues with its level's weights
     config_yaml = (run_dir / "config.yaml").read_text() if dist.main else ""
     checkpoint = lambda: save(t, p, run_dir, config_yaml)  # noqa: E731
     stop, finished = StopRequest(), False
