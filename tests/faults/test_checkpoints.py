@@ -193,3 +193,36 @@ def test_eval_of_a_run_with_no_intact_checkpoint_is_one_line(tmp_path, tiny):
     with pytest.raises(ModelNotFound, match="no complete checkpoint") as e:
         resolve_model_path(run)
     assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("raised, said", [
+    # what torch.save's zip writer raised when the disk filled in a real run (it never names the disk)
+    (RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 69120 vs 69012"), "write failed"),
+    # what safetensors raises on a full disk
+    (Exception("Error while serializing: I/O error: No space left on device (os error 28)"), "No space left on device"),
+])
+def test_a_writer_that_is_not_an_oserror_failing_on_a_full_disk_is_one_line(tmp_path, tiny, monkeypatch, raised, said):
+    from reasonrl.train import checkpoint
+
+    run = tmp_path / "run"
+    _save(run, 1, tiny)
+
+    def full_disk(*a, **k):
+        raise raised
+    monkeypatch.setattr(checkpoint.torch, "save", full_disk)
+    with pytest.raises(CheckpointError) as e:
+        _save(run, 2, tiny)
+    msg = str(e.value)
+    assert "\n" not in msg and "step_000002 not saved" in msg and said in msg and "MB free" in msg
+    assert "previous checkpoint (step_000001) is intact" in msg
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["latest", "step_000001"]
+
+
+def test_a_bug_while_saving_keeps_its_traceback(tmp_path, tiny, monkeypatch):
+    from reasonrl.train import checkpoint
+
+    def bug(*a, **k):
+        raise TypeError("an object torch cannot pickle")
+    monkeypatch.setattr(checkpoint.torch, "save", bug)
+    with pytest.raises(TypeError):  # not dressed up as a disk problem
+        _save(tmp_path / "run", 1, tiny)

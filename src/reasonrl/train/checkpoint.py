@@ -92,14 +92,43 @@ def save_checkpoint(run_dir: Path, step: int, *, model, tokenizer, trainer_state
         torch.save({**trainer_state, "log_bytes": _log_offsets(Path(run_dir))}, tmp / "trainer_state.pt")
         fault_point("checkpoint_files_written")
         write_manifest(tmp)
-    except OSError as e:
+    except Exception as e:
+        why = write_failure(e)
+        if why is None:
+            raise  # a bug, not the disk: keep its traceback
         shutil.rmtree(tmp, ignore_errors=True)  # a half-written step_N.tmp would only fill the disk further
-        prev = _marker(ckpts)
-        raise CheckpointError(f"checkpoint {name} not saved in {ckpts}: {e.strerror or e}; "
-                              f"the previous checkpoint ({prev or 'none'}) is intact") from None
-    final = _commit(ckpts, tmp, name)
+        raise CheckpointError(f"checkpoint {name} not saved in {ckpts}: {why} ({_free_mb(ckpts)} MB free); "
+                              f"the previous checkpoint ({_marker(ckpts) or 'none'}) is intact") from None
+    try:
+        final = _commit(ckpts, tmp, name)
+    except OSError as e:  # the step is complete on disk; only `latest` may still name the one before it
+        raise CheckpointError(f"checkpoint {name} written but not committed in {ckpts}: {e.strerror or e}; "
+                              f"`latest` names {_marker(ckpts) or 'none'}, which is intact") from None
     _prune(ckpts, keep, protect=final)
     return final
+
+
+# What the writers raise when the disk refuses a write and the error is not an OSError: torch.save's zip writer
+# ("[enforce fail at inline_container.cc:672] . unexpected pos 576 vs 534", the disk never named) and safetensors
+# ("Error while serializing: I/O error: No space left on device (os error 28)"), both seen on a full disk.
+_WRITE_FAILED = ("No space left", "os error 28", "unexpected pos", "PytorchStreamWriter failed", "Disk quota")
+
+
+def write_failure(e: BaseException) -> str | None:
+    """One line saying why a write failed when `e` is the disk refusing it; None when `e` is anything else."""
+    if isinstance(e, OSError):
+        return e.strerror or str(e)
+    text = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    if any(s in text for s in _WRITE_FAILED):
+        return "No space left on device" if "os error 28" in text else f"write failed ({text[:160]})"
+    return None
+
+
+def _free_mb(path: Path) -> int:
+    try:
+        return shutil.disk_usage(path).free >> 20
+    except OSError:
+        return -1
 
 
 def _commit(ckpts: Path, tmp: Path, name: str) -> Path:

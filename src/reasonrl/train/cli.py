@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 from pathlib import Path
@@ -84,5 +85,12 @@ def _run(a: argparse.Namespace) -> int:
         train_main(cfg, resume=a.resume)
     except CheckpointError as e:  # disk full while saving, or an unsafe trainer_state.pt: one line, no traceback
         print(f"reasonrl train: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        # a run log or the report hit the full disk: every checkpoint already committed is whole
+        print(f"reasonrl train: {e.strerror} writing {e.filename or 'the run logs'}; the checkpoints already "
+              f"saved are intact: free some space, then `reasonrl train --resume RUN_DIR`", file=sys.stderr)
         return 1
     return 0
