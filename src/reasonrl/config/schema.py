@@ -38,8 +38,8 @@ CURRICULUM_METRICS = ("acc/mean", "acc/strict", "format/rate", "reward/mean")  #
 
 class CurriculumConfig(_Strict):
     levels: list[dict] = Field(..., min_length=1, description="task.kwargs of each level, easiest first (tasks/curriculum.py)")
-    threshold: float = Field(0.7, gt=0.0, le=1.0, description="rolling train accuracy that moves up a level (Reasoning Gym paper: 0.7)")
-    window: int = Field(8, ge=1, description="steps in the rolling train accuracy")
+    threshold: float = Field(0.7, gt=0.0, le=1.0, description="rolling mean of `metric` (train accuracy by default) that moves up a level (Reasoning Gym paper: 0.7)")
+    window: int = Field(8, ge=1, description="steps in the rolling mean")
     metric: str = Field("acc/mean", description="the logged train metric whose rolling mean moves up a level: acc/mean (the paper's rule), acc/strict, format/rate, reward/mean, or reward/fn/<one of reward.funcs> (that function's mean score: a step reward paying the written work, which a silent shortcut to the answer does not earn)")
     schedule: list[int] | None = Field(None, description="fixed steps at which to move up (one per level after the first), instead of the accuracy rule: a control run copies the real run's level-ups")
 

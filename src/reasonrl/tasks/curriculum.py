@@ -1,4 +1,5 @@
-"""A difficulty curriculum: train on level 0 until the rolling train accuracy passes a threshold, then level 1...
+"""A difficulty curriculum: train on level 0 until the rolling train accuracy (or the logged metric `metric` names)
+passes a threshold, then level 1...
 
     task:
       name: chain_sum
@@ -11,7 +12,10 @@
 Each level is the same task with its own `kwargs`, generated with its own seed (task.seed + 1000 * level,
 so problem ids differ across levels). The held-out problems stay the task's own (`task.kwargs`), and any
 level's train question equal to a held-out one is dropped: no level trains on what is evaluated.
-The accuracy is the step's `acc/mean` (the run's first accuracy-type reward, `eval.heldout.correctness`).
+The accuracy is the step's `acc/mean` (the run's first accuracy-type reward, `eval.heldout.correctness`), unless
+`metric` names another logged train metric: `reward/fn/arrow_steps`, the written hops of an arrows walk, moves up
+once the work is written rather than once the answer is right, which a silent shortcut can earn (docs/r1zero-reasoning.md,
+session 25).
 Levels only go up; the last level is kept once reached. A control run (format-only or random reward)
 has no accuracy to level up on: `schedule` gives it the real run's level-up steps, so it sees the same
 problems in the same order and only the reward differs. Our own levels rather than reasoning-gym's
@@ -44,8 +48,9 @@ class Curriculum:
     def problems(self) -> list[Problem]:
         return self.levels[self.level]
 
-    def observe(self, accuracy: float, step: int = 0) -> bool:
-        """Record one step's train accuracy (after step `step`); True when this moved the curriculum up a level.
+    def observe(self, value: float, step: int = 0) -> bool:
+        """Record one step's train accuracy, or the metric read instead (after step `step`); True when this moved the
+        curriculum up a level.
         With a `schedule`, the level is the number of schedule steps reached, whatever the accuracy.
 
         >>> c = Curriculum(levels=[[], [], []], threshold=0.7, window=2)
@@ -56,7 +61,7 @@ class Curriculum:
             level = sum(step >= s for s in self.schedule)
             moved, self.level = level > self.level, max(self.level, level)
             return moved
-        self.recent.append(accuracy)
+        self.recent.append(value)
         while len(self.recent) > self.window:
             self.recent.popleft()
         full = len(self.recent) == self.window
