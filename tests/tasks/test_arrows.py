@@ -40,7 +40,7 @@ def test_same_seed_same_problems_and_heldout_never_trained_on():
 
 @pytest.mark.parametrize("kwargs, match", [({"hops": 3}, "unknown kwargs"), ({"min_hops": 1}, "2 <= min_hops"),
                                            ({"min_hops": 4, "max_hops": 3}, "min_hops <= max_hops"),
-                                           ({"chains": 9}, "chains")])
+                                           ({"chains": 9}, "chains"), ({"start_first": 9}, "start_first")])
 def test_bad_kwargs_are_one_line_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
         load_task(TaskConfig(name="arrows", kwargs=kwargs, num_train=5, num_heldout=2))
@@ -55,3 +55,17 @@ def test_start_first_lists_the_walks_first_arrow_first_and_keeps_the_rest_shuffl
         assert p.answer == str(path[-1])
     assert sum(p.question.startswith(f"Arrows: {p.meta['path'][0]} -> ") for p in plain) < 50   # by chance: 1 in 4-7
     assert sorted(map(tuple, first[0].meta["arrows"])) == sorted(map(tuple, plain[0].meta["arrows"]))  # same arrows
+
+
+@pytest.mark.parametrize("k", [2, 3, 8])
+def test_start_first_k_lists_the_walks_first_k_arrows_in_walk_order_then_the_rest_as_before(k):
+    plain = list(iter_arrows(60, seed=5, kwargs={"min_hops": 2, "max_hops": 4}))
+    led = list(iter_arrows(60, seed=5, kwargs={"min_hops": 2, "max_hops": 4, "start_first": k}))
+    for p, q in zip(plain, led):
+        path, arrows = q.meta["path"], [tuple(a) for a in q.meta["arrows"]]
+        n = min(k, len(path) - 1)
+        assert path == p.meta["path"] and q.answer == p.answer
+        assert arrows[:n] == list(zip(path, path[1:]))[:n]            # the walk's first n hops lead, in order
+        assert arrows[n:] == [tuple(a) for a in p.meta["arrows"] if tuple(a) not in arrows[:n]]   # the rest: as shuffled
+        assert q.question.startswith("Arrows: " + ", ".join(f"{a} -> {b}" for a, b in arrows[:n]))
+    assert any(len(q.meta["path"]) - 1 > k for q in led) == (k < 4)   # k below the hops leaves the later hops to find
