@@ -146,3 +146,33 @@ def test_masked_mean():
     assert masked_mean(x, mask).item() == 4.0
     assert masked_mean(x, mask, dim=1).tolist() == [2.0, 6.0]
     assert masked_mean(x, torch.zeros(2, 3)).item() == 0.0
+
+
+def test_entropy_bonus_subtracts_coef_times_entropy_through_the_same_aggregation_and_skips_padding():
+    logprobs, adv = torch.zeros(2, 3), torch.tensor([1.0, -1.0])
+    mask = torch.tensor([[1, 1, 1], [1, 0, 0]])
+    entropy = torch.tensor([[0.3, 0.6, 0.9], [1.2, 99.0, math.nan]])   # padding holds garbage
+    plain, _ = grpo_loss(logprobs, logprobs, adv, mask, agg="seq_mean_token_mean")
+    loss, metrics = grpo_loss(logprobs, logprobs, adv, mask, agg="seq_mean_token_mean", entropy=entropy,
+                              entropy_coef=0.5)
+    # per sequence: mean entropy 0.6 and 1.2, their mean 0.9; the bonus is -0.5 * 0.9
+    assert loss.item() == pytest.approx(plain.item() - 0.45)
+    assert metrics["loss/pg"].item() == pytest.approx(plain.item())   # the PG term alone, as without the bonus
+
+
+def test_entropy_bonus_gradient_raises_the_entropy():
+    logits = torch.tensor([[[3.0, 0.0, -1.0]]], requires_grad=True)    # one peaked next-token distribution
+    lse = torch.logsumexp(logits, -1)
+    logprobs = logits[..., 0] - lse                                    # [1, 1], the sampled token is 0
+    entropy = lse - (torch.softmax(logits, -1) * logits).sum(-1)
+    loss, _ = grpo_loss(logprobs, logprobs.detach(), torch.zeros(1), torch.ones(1, 1), entropy=entropy,
+                        entropy_coef=1.0)                              # zero advantage: only the bonus moves
+    loss.backward()
+    stepped = (logits - 0.5 * logits.grad).detach()
+    after = -(torch.softmax(stepped, -1) * torch.log_softmax(stepped, -1)).sum()
+    assert after.item() > entropy.item() + 0.02   # 0.274 -> 0.305
+
+
+def test_entropy_coef_without_entropy_fails():
+    with pytest.raises(ValueError, match="needs the entropy"):
+        grpo_loss(*_one_token([1.0], [1.0]), entropy_coef=0.01)

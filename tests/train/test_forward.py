@@ -51,3 +51,20 @@ def test_group_logprobs_mixed_lengths_equal_packed(tiny_model_dir, attn):
     torch.testing.assert_close(lp_b, lp_a, atol=1e-5, rtol=1e-5)
     for n, p in model.named_parameters():
         torch.testing.assert_close(p.grad, grads_a[n], atol=1e-5, rtol=1e-4, msg=n)
+
+
+def test_entropy_grad_makes_the_same_entropy_differentiable_in_both_layouts(tiny_model_dir):
+    torch.manual_seed(2)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    prompt, comps = [5, 17, 300], [[11, 12, 13], [7, 8]]
+    _, plain, mask = group_logprobs(model, prompt, comps, pad_id=2, with_entropy=True)
+    _, ent, _ = group_logprobs(model, prompt, comps, pad_id=2, with_entropy=True, entropy_grad=True)
+    assert not plain.requires_grad and ent.requires_grad
+    torch.testing.assert_close(ent.detach(), plain)
+    (ent * mask).sum().backward()                        # the gradient reaches the weights
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
+    model.zero_grad()
+    batch = pack([prompt] * len(comps), comps, pad_id=2)
+    _, padded = completion_logprobs(model, batch, with_entropy=True, entropy_grad=True)
+    assert padded.requires_grad
+    torch.testing.assert_close(padded.detach() * batch.mask, plain * mask, atol=1e-4, rtol=1e-4)

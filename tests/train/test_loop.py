@@ -169,6 +169,19 @@ def test_redraw_refills_zero_variance_groups(tmp_path, tiny_model_dir, parity_re
             assert "loss/pg" in l
 
 
+def test_entropy_coef_changes_the_update_and_nothing_before_it(tmp_path, tiny_model_dir, parity_reward):
+    load = __import__("safetensors.torch").torch.load_file
+    one = {"train.max_steps": 1, "train.save_every": 1}
+    main(_cfg(tmp_path, tiny_model_dir, "plain", **one))
+    main(_cfg(tmp_path, tiny_model_dir, "bonus", **one, **{"algo.entropy_coef": 0.5}))
+    [plain], [bonus] = _train_lines(tmp_path / "plain"), _train_lines(tmp_path / "bonus")
+    assert "loss/pg" in plain, "step 1 never updated: the comparison would prove nothing"
+    for k in ("reward/mean", "entropy/mean", "loss/pg"):   # same samples, same entropy, same PG term ...
+        assert bonus[k] == pytest.approx(plain[k], abs=1e-6), k
+    w = [load(tmp_path / r / "checkpoints/step_000001/model.safetensors") for r in ("plain", "bonus")]
+    assert any(not torch.equal(w[0][k], w[1][k]) for k in w[0])   # ... and a different step: the bonus's gradient
+
+
 def test_memory_metrics_add_the_gpu_peak_only_on_a_gpu():
     from reasonrl.train.runlog import memory_metrics
     m = memory_metrics(torch.device("cpu"), 12.5)

@@ -117,8 +117,10 @@ def grpo_loss(logprobs: Tensor, old_logprobs: Tensor, advantages: Tensor, mask: 
               ref_logprobs: Tensor | None = None, beta: float = 0.0, clip_low: float = 0.2,
               clip_high: float = 0.2, agg: str = "seq_mean_token_mean", max_tokens: int | None = None,
               num_seqs: int | None = None, num_tokens: int | None = None,
-              is_weights: Tensor | None = None) -> tuple[Tensor, dict[str, Tensor]]:
-    """The GRPO objective: clipped surrogate plus `beta * k3` KL to a reference, per token, then aggregated.
+              is_weights: Tensor | None = None, entropy: Tensor | None = None,
+              entropy_coef: float = 0.0) -> tuple[Tensor, dict[str, Tensor]]:
+    """The GRPO objective: clipped surrogate plus `beta * k3` KL to a reference, minus `entropy_coef *` the
+    policy's entropy (a bonus, as PPO's and verl's `entropy_coeff`), per token, then aggregated.
 
     The KL term sits inside the per-token sum as in DeepSeekMath's objective, so it is aggregated by
     the same `agg` mode as the policy-gradient term. With `ref_logprobs` given and `beta=0` the KL is
@@ -130,6 +132,11 @@ def grpo_loss(logprobs: Tensor, old_logprobs: Tensor, advantages: Tensor, mask: 
         beta: KL weight (`algo.beta`); > 0 requires `ref_logprobs`.
         clip_low, clip_high, agg, max_tokens, num_seqs, num_tokens: as in `clipped_pg_loss`.
         is_weights: `[B*G, T]` detached off-policy weights for the PG term (`rollout_is_weights`), or None.
+        entropy: `[B*G, T]` the policy's entropy at each completion position, with grad; needed when
+            `entropy_coef` > 0. Why (issue 19, session 26): after the format appears, GRPO sharpens a 135M policy to
+            one thinking per question (mean entropy 0.00-0.02), every group's samples agree, no update runs, and a
+            step the task needs (the walk's second hop) is sampled only by chance.
+        entropy_coef: weight of the entropy bonus (`algo.entropy_coef`); 0 = off.
 
     Returns:
         `([]` loss, metrics `{"loss/pg", "clip/frac", "ratio/mean"}` plus `"kl/ref"` (masked mean of k3)
@@ -139,11 +146,20 @@ def grpo_loss(logprobs: Tensor, old_logprobs: Tensor, advantages: Tensor, mask: 
     >>> loss, m = grpo_loss(lp, lp, torch.tensor([1.0]), torch.ones(1, 2), ref_logprobs=lp - 1, beta=0.1)
     >>> round(loss.item(), 4), round(m["kl/ref"].item(), 4)
     (-0.9632, 0.3679)
+    >>> loss, m = grpo_loss(lp, lp, torch.tensor([1.0]), torch.ones(1, 2), entropy=torch.tensor([[0.5, 1.5]]),
+    ...                     entropy_coef=0.1)
+    >>> round(loss.item(), 4), round(m["loss/pg"].item(), 4)          # -1 - 0.1 * mean(0.5, 1.5)
+    (-1.1, -1.0)
     """
     if beta < 0:
         raise ValueError(f"beta must be >= 0, got {beta}")
     if beta > 0 and ref_logprobs is None:
         raise ValueError(f"beta={beta} needs ref_logprobs (the reference model's log-probs); pass them or set beta=0")
+    if entropy_coef < 0:
+        raise ValueError(f"entropy_coef must be >= 0, got {entropy_coef}")
+    if entropy_coef > 0 and (entropy is None or entropy.shape != logprobs.shape):
+        raise ValueError(f"entropy_coef={entropy_coef} needs the entropy as [B*G, T]={tuple(logprobs.shape)}, got "
+                         f"{None if entropy is None else tuple(entropy.shape)}")
     per_token, clipped, ratio = _clipped_surrogate(logprobs, old_logprobs, advantages, mask,
                                                    clip_low=clip_low, clip_high=clip_high)
     if is_weights is not None:
@@ -151,13 +167,17 @@ def grpo_loss(logprobs: Tensor, old_logprobs: Tensor, advantages: Tensor, mask: 
             raise ValueError(f"is_weights must be [B*G, T]={tuple(per_token.shape)}, got {tuple(is_weights.shape)}")
         per_token = per_token * is_weights.detach()   # the rollout correction reweights the PG term only, not the KL
     agg_kw = dict(num_seqs=num_seqs, num_tokens=num_tokens)
+    bonus = 0.0
+    if entropy_coef > 0:   # 0 on padding, where the entropy may be anything
+        bonus = -entropy_coef * torch.where(mask.bool(), entropy, torch.zeros((), dtype=entropy.dtype))
     metrics = {
         "clip/frac": masked_mean(clipped.to(ratio.dtype), mask),
         "ratio/mean": masked_mean(ratio.detach(), mask),
     }
     if ref_logprobs is None:
-        loss = agg_loss(per_token, mask, agg, max_tokens, **agg_kw)  # []
-        metrics["loss/pg"] = loss.detach()
+        loss = agg_loss(per_token + bonus, mask, agg, max_tokens, **agg_kw)  # []
+        with torch.no_grad():
+            metrics["loss/pg"] = agg_loss(per_token, mask, agg, max_tokens, **agg_kw) if entropy_coef > 0 else loss
         return loss, metrics
     if ref_logprobs.shape != logprobs.shape:
         raise ValueError(f"ref_logprobs must be [B*G, T]={tuple(logprobs.shape)}, got {tuple(ref_logprobs.shape)}")
@@ -165,7 +185,7 @@ def grpo_loss(logprobs: Tensor, old_logprobs: Tensor, advantages: Tensor, mask: 
     zero = torch.zeros((), dtype=logprobs.dtype)
     # same reason as the ratio: padding log-probs may be -inf, so put 0 in both before the exp
     kl = kl_k3(torch.where(keep, logprobs, zero), torch.where(keep, ref_logprobs, zero))  # [B*G, T]; 0 on padding
-    loss = agg_loss(per_token + beta * kl, mask, agg, max_tokens, **agg_kw)  # []
+    loss = agg_loss(per_token + beta * kl + bonus, mask, agg, max_tokens, **agg_kw)  # []
     with torch.no_grad():
         metrics["loss/pg"] = agg_loss(per_token, mask, agg, max_tokens, **agg_kw)
         metrics["kl/ref"] = masked_mean(kl, mask)

@@ -13,7 +13,8 @@ from reasonrl.rollout.batch import PackedBatch, pack
 
 
 def completion_logprobs(
-    model, batch: PackedBatch, *, temperature: float = 1.0, bf16: bool = False, with_entropy: bool = False
+    model, batch: PackedBatch, *, temperature: float = 1.0, bf16: bool = False, with_entropy: bool = False,
+    entropy_grad: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Log-probabilities [N, T] of the completion tokens under `model` (and entropy [N, T] if asked).
 
@@ -35,11 +36,7 @@ def completion_logprobs(
     targets = batch.input_ids[:, batch.prompt_len :]           # [N, T]
     lse = torch.logsumexp(logits, dim=-1)                      # [N, T]
     logprobs = logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1) - lse  # [N, T]
-    entropy = None
-    if with_entropy:
-        with torch.no_grad():
-            probs = torch.softmax(logits, dim=-1)
-            entropy = lse - (probs * logits).sum(-1)           # [N, T]
+    entropy = token_entropy(logits, lse, entropy_grad) if with_entropy else None   # [N, T]
     return logprobs * batch.mask, entropy
 
 
@@ -74,9 +71,21 @@ def _mask_for(model, allowed: torch.Tensor) -> torch.Tensor:
     return allowed[None, None]
 
 
+def token_entropy(logits: torch.Tensor, lse: torch.Tensor, grad: bool = False) -> torch.Tensor:
+    """Entropy of each position's next-token distribution, `lse - sum(p * logits)` ([..., V] -> [...]); with
+    `grad`, differentiable (for `algo.entropy_coef`), else computed without building a graph.
+
+    >>> logits = torch.log(torch.tensor([[0.5, 0.5], [1.0, 1e-9]]))
+    >>> [round(v, 4) for v in token_entropy(logits, torch.logsumexp(logits, -1)).tolist()]
+    [0.6931, 0.0]
+    """
+    with torch.set_grad_enabled(grad and torch.is_grad_enabled()):
+        return lse - (torch.softmax(logits, dim=-1) * logits).sum(-1)
+
+
 def group_logprobs(
     model, prompt: list[int], completions: list[list[int]], pad_id: int, *, temperature: float = 1.0,
-    bf16: bool = False, with_entropy: bool = False,
+    bf16: bool = False, with_entropy: bool = False, entropy_grad: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
     """Like `completion_logprobs` for n completions of ONE prompt, in ONE forward with no padding.
 
@@ -112,22 +121,22 @@ def group_logprobs(
     logprobs = torch.zeros((n, T), dtype=flat.dtype, device=dev).masked_scatter(where, flat)
     entropy = None
     if with_entropy:
-        with torch.no_grad():
-            ent = lse - (torch.softmax(logits, dim=-1) * logits).sum(-1)
-            entropy = torch.zeros((n, T), dtype=ent.dtype, device=dev).masked_scatter(where, ent)
+        ent = token_entropy(logits, lse, entropy_grad)
+        entropy = torch.zeros((n, T), dtype=ent.dtype, device=dev).masked_scatter(where, ent)
     return logprobs, entropy, mask
 
 
 def padded_logprobs(
     model, prompt: list[int], completions: list[list[int]], pad_id: int, *, temperature: float = 1.0,
-    bf16: bool = False, with_entropy: bool = False,
+    bf16: bool = False, with_entropy: bool = False, entropy_grad: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
     """`group_logprobs` as one padded forward with the prompt repeated in every row: the plain layout, kept
     as the baseline `benchmarks/levers.py` measures the packed row against. Same returns."""
     b = pack([prompt] * len(completions), completions, pad_id)
     dev = model.device
     b = PackedBatch(b.input_ids.to(dev), b.attention_mask.to(dev), b.mask.to(dev), b.prompt_len)
-    lp, ent = completion_logprobs(model, b, temperature=temperature, bf16=bf16, with_entropy=with_entropy)
+    lp, ent = completion_logprobs(model, b, temperature=temperature, bf16=bf16, with_entropy=with_entropy,
+                                  entropy_grad=entropy_grad)
     return lp, ent, b.mask
 
 

@@ -70,7 +70,8 @@ def update(t: "Trainer", rollouts: Rollouts, advantages: torch.Tensor, keep: lis
     for it in range(mu):
         strategy.zero_grad()
         for j, mb in enumerate(strategy.micro_batches(mine, backward=True)):
-            logprobs, entropy, mask = forward(t.model, mb, with_entropy=True)                       # [n, T]
+            logprobs, entropy, mask = forward(t.model, mb, with_entropy=True,
+                                              entropy_grad=cfg.algo.entropy_coef > 0)                # [n, T]
             old_logprobs = old[j] if old else logprobs.detach()
             is_weights, is_metrics = rollout_correction(   # off-policy correction: the engine that sampled vs the trainer
                 cfg.algo.rollout_correction, cfg.algo.rollout_correction_cap,
@@ -79,10 +80,10 @@ def update(t: "Trainer", rollouts: Rollouts, advantages: torch.Tensor, keep: lis
                                       ref_logprobs=ref[j] if ref else None, beta=cfg.algo.beta,
                                       clip_low=cfg.algo.clip_low, clip_high=cfg.algo.clip_high, agg=cfg.algo.loss_agg,
                                       max_tokens=cfg.rollout.max_new_tokens, num_seqs=num_seqs, num_tokens=num_tokens,
-                                      is_weights=is_weights)
+                                      is_weights=is_weights, entropy=entropy, entropy_coef=cfg.algo.entropy_coef)
             metrics.update(is_metrics)
             strategy.backward(loss)
-            metrics["entropy/mean"] = (entropy * mask).sum() / mask.sum().clamp(min=1)
+            metrics["entropy/mean"] = (entropy.detach() * mask).sum() / mask.sum().clamp(min=1)
             if rollouts.logprobs is not None and it == 0:  # only if the engine returned them; pass 1 = the sampling policy
                 gap = rollout_logprob_gap([rollouts.logprobs[i] for i in mb.samples], logprobs.detach(), mask)
                 metrics["kl/rollout_vs_train"] = gap * mu   # added in pass 1 only; sums are averaged over mu
