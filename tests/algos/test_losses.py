@@ -176,3 +176,10 @@ def test_entropy_bonus_gradient_raises_the_entropy():
 def test_entropy_coef_without_entropy_fails():
     with pytest.raises(ValueError, match="needs the entropy"):
         grpo_loss(*_one_token([1.0], [1.0]), entropy_coef=0.01)
+
+
+@pytest.mark.parametrize("coef", [0.0, 0.1])
+def test_loss_pg_metric_is_detached_with_or_without_the_bonus(coef):
+    lp = torch.zeros(1, 2, requires_grad=True)
+    _, m = grpo_loss(lp, lp.detach(), torch.tensor([1.0]), torch.ones(1, 2), entropy=torch.ones(1, 2), entropy_coef=coef)
+    assert not m["loss/pg"].requires_grad

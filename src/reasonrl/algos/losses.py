@@ -177,7 +177,7 @@ def grpo_loss(logprobs: Tensor, old_logprobs: Tensor, advantages: Tensor, mask: 
     if ref_logprobs is None:
         loss = agg_loss(per_token + bonus, mask, agg, max_tokens, **agg_kw)  # []
         with torch.no_grad():
-            metrics["loss/pg"] = agg_loss(per_token, mask, agg, max_tokens, **agg_kw) if entropy_coef > 0 else loss
+            metrics["loss/pg"] = agg_loss(per_token, mask, agg, max_tokens, **agg_kw) if entropy_coef > 0 else loss.detach()
         return loss, metrics
     if ref_logprobs.shape != logprobs.shape:
         raise ValueError(f"ref_logprobs must be [B*G, T]={tuple(logprobs.shape)}, got {tuple(ref_logprobs.shape)}")
