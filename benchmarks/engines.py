@@ -11,6 +11,7 @@ logged in training as kl/rollout_vs_train. Speeds are reported as
 ratios to our decode loop (`hf`) measured in the same run: this 2-core machine is shared, absolute tok/s drift.
 
 Engines: hf = our decode loop (fp32, matmul layout tuned per weight shape and batch size: the default),
+hf_lean = the same with each decode step through rollout/step.py's lean Llama layer (`rollout.decode_forward=lean`),
 hf_plain = the same through the model's own Linear forward, hf_transposed = transposed weight copies for every
 batch size (the default before the tuning), hf_fp16 = fbgemm fp16 weight copies (`rollout.decode_layout=fp16`), hf_bf16w = bf16 weight copies
 and activations in the Linears only (`rollout.decode_layout=bf16`, native bf16 CPUs), hf_fast = whichever of those two
@@ -53,6 +54,7 @@ def _vllm(model, tok):
 ENGINES = {
     "hf": lambda m, t: DecodeEngine(m, t),
     "hf_plain": lambda m, t: DecodeEngine(m, t, transposed_weights=False),
+    "hf_lean": lambda m, t: DecodeEngine(m, t, forward="lean"),
     "hf_transposed": lambda m, t: DecodeEngine(m, t, layout="transposed"),
     "hf_fp16": lambda m, t: DecodeEngine(m, t, layout="fp16"),
     "hf_bf16w": lambda m, t: DecodeEngine(m, t, layout="bf16"),

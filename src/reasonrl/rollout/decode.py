@@ -5,8 +5,9 @@ Two things `model.generate` does not do, and that pay on a CPU where every decod
   (`generate(num_return_sequences=G)` encodes the prompt G times);
 - **finished rows leave the batch**: once a sample emits EOS (or a stop string) its row is dropped
   from the cache, so the long tail of one rambling sample no longer drags G-1 finished ones along.
-Sampling is plain temperature + top-p from the same logits the model computes; the model, cache and
-attention are transformers' own (no home-made kernels).
+Sampling is plain temperature + top-p from the same logits the model computes. The prefill is transformers'
+forward; each decode step is too (`rollout.decode_forward=hf`) or, for Llama models, the same layer on the same
+weights with fewer eager ops (`lean`, step.py: a cache allocated once, torch's SDPA; no home-made kernels).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from reasonrl.rollout.base import Rollouts, SamplingParams, cut_at_stop
 from reasonrl.model import cache_dir
 from reasonrl.rollout.fastlinear import DecodeLinears
 from reasonrl.rollout.hf import HFEngine
+from reasonrl.rollout.step import make_step
 
 
 def sample_next(logits: torch.Tensor, temperature: float, top_p: float, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -74,8 +76,9 @@ class DecodeEngine(HFEngine):
     """Same interface and weight handling as `HFEngine`; a faster `generate` for groups of samples."""
 
     def __init__(self, model, tokenizer, *, dtype: torch.dtype | None = None, max_batch: int = 64,
-                 transposed_weights: bool = True, layout: str = "auto"):
+                 transposed_weights: bool = True, layout: str = "auto", forward: str = "hf"):
         super().__init__(model, tokenizer, dtype=dtype, max_batch=max_batch)
+        self.decode_forward = forward   # step.py: "lean" (Llama's layer without transformers' per-call machinery) or "hf"
         # transposed_weights=False: the model's own Linear forward (the reference the fast layouts are checked against)
         self._fast = (DecodeLinears(self.model, layout=layout, cache=cache_dir() / "decode_layouts.json")
                       if transposed_weights else None)
@@ -101,6 +104,7 @@ class DecodeEngine(HFEngine):
         cache.batch_repeat_interleave(G)                                   # share the prefill across the group
         logits = res.logits[:, -1].repeat_interleave(G, dim=0)             # [B*G, V]
         attn = attn.repeat_interleave(G, dim=0)                            # [B*G, P]
+        step_fn = make_step(self.decode_forward, model, cache, attn, params.max_new_tokens)
         next_pos = attn.sum(-1, keepdim=True)                              # [B*G, 1]
         rows = torch.arange(len(prompts) * G)                              # original row of each active row
         gen: list[list[int]] = [[] for _ in range(len(rows))]
@@ -127,12 +131,9 @@ class DecodeEngine(HFEngine):
                 break
             if len(keep) < len(rows):                                      # drop finished rows from the batch
                 k = torch.tensor(keep, device=dev)
-                cache.batch_select_indices(k)
-                rows, nxt, attn, next_pos = rows[k.cpu()], nxt[k], attn[k], next_pos[k]
-            attn = torch.cat([attn, torch.ones(len(rows), 1, dtype=attn.dtype, device=dev)], dim=1)
-            res = model(input_ids=nxt[:, None], attention_mask=attn, position_ids=next_pos,
-                        past_key_values=cache, use_cache=True)
-            logits = res.logits[:, -1]
+                step_fn.drop(k)
+                rows, nxt, next_pos = rows[k.cpu()], nxt[k], next_pos[k]
+            logits = step_fn(nxt, next_pos)
             next_pos = next_pos + 1
         for r in range(len(gen)):
             prompt = enc["input_ids"][r // G][enc["attention_mask"][r // G].bool()].tolist()

@@ -24,7 +24,8 @@ def _hf_decode(cfg, model, tok, path):
     from reasonrl.rollout.decode import DecodeEngine
 
     return DecodeEngine(model, tok, dtype=torch.bfloat16 if use_bf16(cfg) else None,
-                        transposed_weights=cfg.rollout.transposed_weights, layout=cfg.rollout.decode_layout)
+                        transposed_weights=cfg.rollout.transposed_weights, layout=cfg.rollout.decode_layout,
+                        forward=cfg.rollout.decode_forward)
 
 
 def _hf_generate(cfg, model, tok, path):
