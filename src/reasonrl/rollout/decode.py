@@ -76,7 +76,7 @@ class DecodeEngine(HFEngine):
     """Same interface and weight handling as `HFEngine`; a faster `generate` for groups of samples."""
 
     def __init__(self, model, tokenizer, *, dtype: torch.dtype | None = None, max_batch: int = 64,
-                 transposed_weights: bool = True, layout: str = "auto", forward: str = "hf"):
+                 transposed_weights: bool = True, layout: str = "auto", forward: str = "lean"):
         super().__init__(model, tokenizer, dtype=dtype, max_batch=max_batch)
         self.decode_forward = forward   # step.py: "lean" (Llama's layer without transformers' per-call machinery) or "hf"
         # transposed_weights=False: the model's own Linear forward (the reference the fast layouts are checked against)

@@ -75,8 +75,10 @@ class LlamaStep:
         self.cos, self.sin = cos[0], torch.cat([-sin[0, :, :half], sin[0, :, half:]], dim=-1)
 
     def drop(self, keep: torch.Tensor) -> None:
-        self.k = [c[keep] for c in self.k]
-        self.v = [c[keep] for c in self.v]
+        # only the slots written so far are copied: the whole buffer (prompt + every new token) made a 64-row
+        # rollout, whose rows finish one by one, slower than transformers' cache
+        self.k = [_select(c, keep, self.t) for c in self.k]
+        self.v = [_select(c, keep, self.t) for c in self.v]
         self.mask = self.mask[keep]
 
     def __call__(self, ids: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
@@ -100,6 +102,12 @@ class LlamaStep:
             x = x + mlp.down_proj.forward(mlp.act_fn(mlp.gate_proj.forward(h)) * mlp.up_proj.forward(h))
         self.t = t + 1
         return self.head.forward(_rms(self.norm, x))
+
+
+def _select(buf: torch.Tensor, keep: torch.Tensor, t: int) -> torch.Tensor:
+    out = buf.new_empty(len(keep), *buf.shape[1:])
+    torch.index_select(buf[:, :, :t], 0, keep, out=out[:, :, :t])
+    return out
 
 
 def _rms(norm, x: torch.Tensor) -> torch.Tensor:
