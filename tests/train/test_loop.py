@@ -189,3 +189,20 @@ def test_memory_metrics_add_the_gpu_peak_only_on_a_gpu():
     assert m["mem/peak_rss_mb"] > 10    # this process holds torch: tens of MB at least
     if torch.cuda.is_available():
         assert memory_metrics(torch.device("cuda"), 0.0)["mem/cuda_peak_mb"] >= 0
+
+
+def test_entropy_bonus_alone_updates_a_step_without_reward_spread(tmp_path, tiny_model_dir):
+    """format_reasoned pays nothing to a random tiny model: no group has spread. Without the bonus the step is
+    skipped (weights unchanged); with it the bonus alone trains, the policy-gradient term exactly zero."""
+    load = __import__("safetensors.torch").torch.load_file
+    one = {"train.max_steps": 1, "train.save_every": 1, "reward.funcs": "[format_reasoned]"}
+    main(_cfg(tmp_path, tiny_model_dir, "off", **one))
+    main(_cfg(tmp_path, tiny_model_dir, "on", **one, **{"algo.entropy_coef": 0.5}))
+    [off], [on] = _train_lines(tmp_path / "off"), _train_lines(tmp_path / "on")
+    assert off["reward/std"] == on["reward/std"] == 0.0
+    assert "loss/pg" not in off and "update/entropy_only" not in off
+    assert on["update/entropy_only"] == 1.0 and on["loss/pg"] == 0.0 and on["entropy/mean"] > 0
+    w = [load(tmp_path / r / "checkpoints/step_000001/model.safetensors") for r in ("off", "on")]
+    first = __import__("safetensors.torch").torch.load_file(tiny_model_dir / "model.safetensors")
+    assert all(torch.equal(w[0][k], first[k]) for k in w[0])        # skipped: nothing moved
+    assert any(not torch.equal(w[1][k], first[k]) for k in w[1])    # the bonus's step

@@ -113,7 +113,7 @@ class AlgoConfig(_Strict):
     clip_low: float = Field(0.2, ge=0.0, description="PPO clip epsilon below 1 (DeepSeekMath: 0.2)")
     clip_high: float = Field(0.2, ge=0.0, description="PPO clip epsilon above 1 (DAPO clip-higher: 0.28)")
     beta: float = Field(0.0, ge=0.0, description="KL-to-reference weight (k3); 0 loads no reference model")
-    entropy_coef: float = Field(0.0, ge=0.0, description="entropy bonus weight: the loss subtracts this times the policy's per-token entropy (PPO / verl entropy_coeff), to keep a collapsed policy sampling; 0 = off")
+    entropy_coef: float = Field(0.0, ge=0.0, description="entropy bonus weight: the loss subtracts this times the policy's per-token entropy (PPO / verl entropy_coeff), to keep a collapsed policy sampling; a step where no group has reward spread then still updates, on the bonus alone (advantages zero); 0 = off")
     num_iterations: int = Field(1, ge=1, description="mu: optimizer passes over each rollout batch")
     std_eps: float = Field(1e-4, gt=0.0, description="added to the group std before dividing")
     rollout_correction: Literal["none", "tis", "mask"] = Field("none", description="off-policy correction of the PG term by the engine's sampled-token log-probs: tis = truncated IS min(ratio, C), mask = drop tokens with ratio outside [1/C, C] (algos/rollout_correction.py)")

@@ -129,6 +129,12 @@ def train_step(t: Trainer, draw) -> tuple[dict, list[dict]]:
     kept_groups = has_var if rc.skip_zero_variance else torch.ones(len(problems), dtype=torch.bool)
     kept_groups = kept_groups & (kept_groups.cumsum(0) <= B)                # re-drawn: the first B that carry signal
     keep = kept_groups.repeat_interleave(G).nonzero().squeeze(-1).tolist()  # sample indices that train
+    entropy_only = not keep and cfg.algo.entropy_coef > 0
+    if entropy_only:
+        # no group has reward spread: no policy gradient, and a policy that samples one answer per prompt would
+        # skip every step from here on (session 27: seed 0, entropy 0.00, 50 steps without an update). The entropy
+        # bonus covers every sample, as PPO's c2 does: it alone trains on the first B groups (advantages zeroed).
+        keep, advantages = list(range(B * G)), torch.zeros_like(advantages)
     t_rollout = time.perf_counter() - t0
 
     with heap_reused(UPDATE_HEAP):   # sub-MiB temporaries reused, big activations unmapped (setup.py)
@@ -144,6 +150,8 @@ def train_step(t: Trainer, draw) -> tuple[dict, list[dict]]:
     if rc.redraw_rounds:
         metrics["groups/redraws"] = rounds - 1
         metrics["groups/trained"] = int(kept_groups.sum())
+    if cfg.algo.entropy_coef > 0:
+        metrics["update/entropy_only"] = float(entropy_only)
     rows = [
         {"kind": "train", "problem_id": problems[i // G].id, "question": problems[i // G].question,
          "completion": responses[i], "reference": problems[i // G].answer, "reward": scored.total[i],
