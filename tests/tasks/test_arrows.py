@@ -40,7 +40,9 @@ def test_same_seed_same_problems_and_heldout_never_trained_on():
 
 @pytest.mark.parametrize("kwargs, match", [({"hops": 3}, "unknown kwargs"), ({"min_hops": 1}, "2 <= min_hops"),
                                            ({"min_hops": 4, "max_hops": 3}, "min_hops <= max_hops"),
-                                           ({"chains": 9}, "chains"), ({"start_first": 9}, "start_first")])
+                                           ({"chains": 9}, "chains"), ({"start_first": 9}, "start_first"),
+                                           ({"second_elsewhere": 1}, "needs start_first=1"),
+                                           ({"second_elsewhere": 2, "start_first": 1}, "second_elsewhere is 0 or 1")])
 def test_bad_kwargs_are_one_line_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
         load_task(TaskConfig(name="arrows", kwargs=kwargs, num_train=5, num_heldout=2))
@@ -69,3 +71,16 @@ def test_start_first_k_lists_the_walks_first_k_arrows_in_walk_order_then_the_res
         assert arrows[n:] == [tuple(a) for a in p.meta["arrows"] if tuple(a) not in arrows[:n]]   # the rest: as shuffled
         assert q.question.startswith("Arrows: " + ", ".join(f"{a} -> {b}" for a, b in arrows[:n]))
     assert any(len(q.meta["path"]) - 1 > k for q in led) == (k < 4)   # k below the hops leaves the later hops to find
+
+
+def test_second_elsewhere_never_lists_the_walks_second_arrow_second():
+    kw = {"min_hops": 2, "max_hops": 3, "start_first": 1}
+    plain = list(iter_arrows(200, seed=3, kwargs=kw))
+    moved = list(iter_arrows(200, seed=3, kwargs={**kw, "second_elsewhere": 1}))
+    second = lambda p: p.meta["arrows"][1] == p.meta["path"][1:3]
+    assert sum(map(second, plain)) > 20                      # the shuffle lists it second 1 time in 3-6
+    for p in moved:
+        path, arrows = p.meta["path"], p.meta["arrows"]
+        assert arrows[0] == path[:2] and not second(p) and p.answer == str(path[-1])
+        assert path[1:3] in arrows                               # still listed, elsewhere
+        assert p.question.startswith("Arrows: " + ", ".join(f"{a} -> {b}" for a, b in arrows[:2]))

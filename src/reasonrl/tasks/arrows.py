@@ -26,6 +26,11 @@ start_first=k > 1 lists the walk's first k arrows first, in walk order (all of t
 copied from its first arrow, and past the first arrow that copy is the walk only by chance. Listed in order, the copy
 IS the walk, and writing it right means stopping where the next listed arrow does not start at the number just
 reached: the content match every later lookup needs, learned on a level where copying alone gets most of the way.
+
+second_elsewhere=1 (with start_first=1) never lists the walk's second arrow second: when the shuffle puts it there it
+swaps places with a later arrow. Why (session 27): in every run that failed, the level was held by the positional
+copy "write the first two listed arrows", which earns the second hop whenever the shuffle lists it second; on a level
+where it never is, that copy earns one hop, and only the content match earns two.
 """
 from __future__ import annotations
 
@@ -35,7 +40,7 @@ from collections.abc import Iterator
 from reasonrl.tasks.problem import Problem
 
 NAME = "arrows"
-DEFAULTS = {"min_hops": 2, "max_hops": 3, "chains": 2, "start_first": 0}
+DEFAULTS = {"min_hops": 2, "max_hops": 3, "chains": 2, "start_first": 0, "second_elsewhere": 0}
 
 
 def check_kwargs(kwargs: dict) -> dict:
@@ -50,6 +55,9 @@ def check_kwargs(kwargs: dict) -> dict:
     if not 0 <= cfg["start_first"] <= 8:
         raise ValueError(f"{NAME}: start_first (how many of the walk's arrows lead the list, in order) must be 0..8, "
                          f"got {cfg['start_first']}")
+    if cfg["second_elsewhere"] not in (0, 1) or (cfg["second_elsewhere"] and cfg["start_first"] != 1):
+        raise ValueError(f"{NAME}: second_elsewhere is 0 or 1, and 1 needs start_first=1 (the walk's first arrow listed "
+                         f"first), got second_elsewhere={cfg['second_elsewhere']}, start_first={cfg['start_first']}")
     if not 0 <= cfg["chains"] <= 6:
         raise ValueError(f"{NAME}: chains (other chains of 1-2 arrows) must be 0..6, got {cfg['chains']}")
     return cfg
@@ -77,6 +85,9 @@ def iter_arrows(size: int, seed: int, kwargs: dict | None = None) -> Iterator[Pr
         rng.shuffle(arrows)
         lead = list(zip(path, path[1:]))[: cfg["start_first"]]
         arrows = lead + [a for a in arrows if a not in lead]
+        if cfg["second_elsewhere"] and arrows[1] == (path[1], path[2]):
+            j = rng.randint(2, len(arrows) - 1)
+            arrows[1], arrows[j] = arrows[j], arrows[1]
         listed = ", ".join(f"{a} -> {b}" for a, b in arrows)
         question = (f"Arrows: {listed}. Start at {path[0]} and follow the arrows until you reach a number with no "
                     "arrow from it. Which number is it?")
