@@ -71,19 +71,21 @@ def test_lean_step_in_bf16_within_rounding(tiny):
 
 
 @torch.no_grad()
-def test_rms_norm_kernel_equals_the_module(tiny):
-    from reasonrl.rollout.step import _rms
+def test_stacked_products_equal_each_linear(tiny):
+    from reasonrl.rollout.fastlinear import packed_available
+    from reasonrl.rollout.step import _product
 
-    norm = tiny[0].model.layers[0].input_layernorm
-    torch.manual_seed(0)
-    norm.weight.data.uniform_(0.5, 1.5)
-    try:
-        for dtype in (torch.float32, torch.bfloat16):
-            m = copy.deepcopy(norm).to(dtype)
-            x = torch.randn(5, norm.weight.shape[0]).to(dtype)
-            torch.testing.assert_close(_rms(m, x), m(x), atol=0, rtol=0 if dtype == torch.float32 else 1e-2)
-    finally:
-        norm.weight.data.fill_(1.0)
+    att = tiny[0].model.layers[0].self_attn
+    x = torch.randn(5, att.q_proj.in_features)
+    want = torch.cat([att.q_proj(x), att.k_proj(x), att.v_proj(x)], dim=-1)
+    torch.testing.assert_close(_product(False, att.q_proj, att.k_proj, att.v_proj)(x), want)
+    assert _product(False, att.o_proj) == att.o_proj.forward   # one Linear unpacked: its own (layout-routed) forward
+    if packed_available():
+        b = copy.deepcopy(att).to(torch.bfloat16)
+        got = _product(True, b.q_proj, b.k_proj, b.v_proj)(x.bfloat16())
+        assert got.dtype == torch.bfloat16
+        torch.testing.assert_close(got.float(), torch.cat([b.q_proj(x.bfloat16()), b.k_proj(x.bfloat16()),
+                                                           b.v_proj(x.bfloat16())], dim=-1).float(), atol=2e-2, rtol=2e-2)
 
 
 def test_other_models_and_hooked_models_take_transformers_forward(tiny, tiny_model_dir):

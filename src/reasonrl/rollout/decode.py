@@ -19,7 +19,7 @@ from reasonrl.rollout.base import Rollouts, SamplingParams, cut_at_stop
 from reasonrl.model import cache_dir
 from reasonrl.rollout.fastlinear import DecodeLinears
 from reasonrl.rollout.hf import HFEngine
-from reasonrl.rollout.step import make_step
+from reasonrl.rollout.step import LlamaStep, make_step
 
 
 def sample_next(logits: torch.Tensor, temperature: float, top_p: float, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -72,6 +72,21 @@ def sample_groups(logits: torch.Tensor, groups: torch.Tensor, gens: list[torch.G
     return out
 
 
+def draw(probs: torch.Tensor, groups: torch.Tensor, gens: list[torch.Generator] | None) -> torch.Tensor:
+    """`inverse_cdf` of `probs` [N, V], the rows of group g [N] drawn from `gens[g]` alone (as `sample_groups`).
+
+    >>> draw(torch.tensor([[0.0, 1.0], [1.0, 0.0]]), torch.tensor([0, 1]), [torch.Generator().manual_seed(s) for s in (1, 2)]).tolist()
+    [1, 0]
+    """
+    if gens is None:
+        return inverse_cdf(probs)
+    out = torch.empty(len(groups), dtype=torch.long, device=probs.device)
+    for g in groups.unique().tolist():
+        sel = (groups == g).nonzero().squeeze(-1).to(probs.device)
+        out[sel] = inverse_cdf(probs[sel], gens[g])
+    return out
+
+
 class DecodeEngine(HFEngine):
     """Same interface and weight handling as `HFEngine`; a faster `generate` for groups of samples."""
 
@@ -85,8 +100,8 @@ class DecodeEngine(HFEngine):
 
     @torch.no_grad()
     def _generate_chunk(self, prompts: list[str], params: SamplingParams, out: Rollouts) -> None:
-        if self._fast is None:
-            return self._decode(prompts, params, out)
+        if self._fast is None or (self.decode_forward == "lean" and LlamaStep.packs(self.model)):
+            return self._decode(prompts, params, out)   # the lean step packs its own bf16 products (step.py)
         # inside the chunk: a bf16 copy's weights exist only once `generate` has cast them (hf.py)
         with self._fast.active(len(prompts) * params.n):  # this CPU's fastest matmul layout per batch size
             self._decode(prompts, params, out)
@@ -112,13 +127,18 @@ class DecodeEngine(HFEngine):
         stop_ids = {tok.eos_token_id, tok.pad_token_id}
         lps: list[list[float]] = [[] for _ in range(len(rows))]
         for step in range(params.max_new_tokens):
-            if gens is None:
-                nxt = sample_next(logits, params.temperature, params.top_p)                # [n_active]
+            if params.logprobs and params.temperature > 0 and params.top_p >= 1:
+                # one log-softmax serves both: the draw from its exp, the sampled token's log-prob from a gather
+                logp = torch.log_softmax(logits.float().div_(temp), dim=-1)               # [n_active, V]
+                nxt = draw(logp.exp(), rows // G, gens)
+            elif gens is None:
+                nxt, logp = sample_next(logits, params.temperature, params.top_p), None    # [n_active]
             else:
-                nxt = sample_groups(logits, rows // G, gens, params.temperature, params.top_p)
+                nxt, logp = sample_groups(logits, rows // G, gens, params.temperature, params.top_p), None
             if params.logprobs:  # the sampled token under logits / temperature, as the training forward scores it
-                lp = torch.log_softmax(logits.float() / temp, dim=-1).gather(-1, nxt[:, None]).squeeze(-1).tolist()
-                for r, v in zip(rows.tolist(), lp):
+                if logp is None:
+                    logp = torch.log_softmax(logits.float() / temp, dim=-1)
+                for r, v in zip(rows.tolist(), logp.gather(-1, nxt[:, None]).squeeze(-1).tolist()):
                     lps[r].append(v)
             keep = []
             for j, (r, t) in enumerate(zip(rows.tolist(), nxt.tolist())):

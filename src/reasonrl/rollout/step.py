@@ -3,11 +3,14 @@
 A decode step of SmolLM2-135M on 16 rows is ~53 ms on 2 cores, of which the matmuls are a third (session 25,
 docs/performance.md): the rest is ~40 small eager ops a layer and transformers' per-call machinery (a mask
 built each step, a cache that grows by `torch.cat`, a dozen module calls a layer). `LlamaStep` runs the same
-layer on the same weights through the same Linear modules (the decode layouts of fastlinear.py still apply)
-with about half the ops: a cache allocated once and written in place, one rotary pass for q and k together
-from a table computed once by the model's own rotary module, SDPA over grouped heads (no repeat_kv), no
-module-call overhead. The prefill stays transformers' own. Only `LlamaForCausalLM` without hooks takes it
-(SmolLM2); any other model decodes through `HFStep`.
+layer on the same weights with about half the ops: a cache allocated once and written in place, one rotary pass
+for q and k together from a table computed once by the model's own rotary module, a one-query attention as two
+grouped products, no module-call overhead. Session 28: q/k/v run as one product and gate/up as another (4 products
+a layer, not 7: a small product costs ~30 us over its bytes), on oneDNN-packed bf16 copies the step makes itself
+when the model is a bf16 copy (else through the Linear modules, so fastlinear.py's layouts route them); the residual
+stream, norms, rotary, cache and attention stay fp32, as the trainer's autocast keeps them (KL to the fp32 policy
+over 30 sampled steps 1.15e-3, transformers' bf16 forward 1.56e-3). The prefill stays transformers' own. Only
+`LlamaForCausalLM` without hooks takes it (SmolLM2); any other model decodes through `HFStep`.
 
     step = make_step("lean", model, cache, attention_mask, max_new_tokens)
     logits = step(next_ids, positions)        # [N, V] for the N active rows
@@ -42,35 +45,59 @@ class LlamaStep:
     """The Llama decoder layer for one new token per row, on a cache preallocated for the whole rollout."""
 
     @staticmethod
-    def supports(model, cache) -> bool:
+    def supports(model, cache=None) -> bool:
+        """Whether this step can decode `model` (and, given, the prefill's `cache`)."""
         inner = getattr(model, "model", None)
+        ok = (type(model).__name__ == "LlamaForCausalLM" and inner is not None and hasattr(inner, "rotary_emb")
+              # module hooks (accelerate offload, a profiler's wrappers) would be skipped by the direct forwards
+              and not any(m._forward_hooks or m._forward_pre_hooks for m in model.modules()))
+        if not ok or cache is None:
+            return ok
         layers = getattr(cache, "layers", None)
-        return (type(model).__name__ == "LlamaForCausalLM" and inner is not None and hasattr(inner, "rotary_emb")
-                and layers is not None and len(layers) == len(inner.layers)
-                and all(hasattr(c, "keys") and c.keys is not None and c.keys.dim() == 4 for c in layers)
-                # module hooks (accelerate offload, a profiler's wrappers) would be skipped by the direct forwards
-                and not any(m._forward_hooks or m._forward_pre_hooks for m in model.modules()))
+        return (layers is not None and len(layers) == len(inner.layers)
+                and all(hasattr(c, "keys") and c.keys is not None and c.keys.dim() == 4 for c in layers))
+
+    @staticmethod
+    def packs(model) -> bool:
+        """Whether the step runs every product on its own oneDNN-packed bf16 weights (then the engine's per-row-count
+        layouts, fastlinear.py, are not needed: they chose `packed` at every bf16 shape and row count on the AMX Xeon)."""
+        from reasonrl.rollout.fastlinear import _packs
+
+        return LlamaStep.supports(model) and model.lm_head.weight.dtype == torch.bfloat16 and _packs()
 
     def __init__(self, model, cache, attn: torch.Tensor, max_new: int):
         inner, cfg = model.model, model.config
-        self.embed, self.layers, self.norm, self.head = inner.embed_tokens, list(inner.layers), inner.norm, model.lm_head
+        self.embed, self.layers = inner.embed_tokens, list(inner.layers)
         a0 = self.layers[0].self_attn
         self.H, self.KV, self.D = cfg.num_attention_heads, cfg.num_key_value_heads, a0.head_dim
+        self.I, self.eps, self.scale = self.layers[0].mlp.gate_proj.out_features, inner.norm.variance_epsilon, a0.scaling
+        self.act = self.layers[0].mlp.act_fn
         n, p = attn.shape
         self.t, size = p, p + max_new                      # next cache slot; every slot this rollout can write
+        w = self.embed.weight
+        self.dtype = w.dtype
+        # The residual stream, norms, rotary and attention in fp32 (the trainer's autocast keeps them there too); only
+        # the products run in the weights' dtype. The cache is [n, KV, size, D] fp32, filled from the prefill's.
         self.k, self.v = [], []
-        for c in cache.layers:                             # [n, KV, p, D] after the prefill (and its repeat per group)
-            k = c.keys.new_empty(n, self.KV, size, self.D)
-            v = c.values.new_empty(n, self.KV, size, self.D)
+        for c in cache.layers:
+            k = c.keys.new_empty(n, self.KV, size, self.D, dtype=torch.float32)
+            v = c.values.new_empty(n, self.KV, size, self.D, dtype=torch.float32)
             k[:, :, :p], v[:, :, :p] = c.keys, c.values
             self.k.append(k)
             self.v.append(v)
-        self.mask = torch.zeros(n, 1, 1, size, dtype=torch.bool, device=attn.device)
-        self.mask[:, 0, 0, :p] = attn.bool()
-        # cos / sin for every position, in the model's dtype, by its own rotary module (its scaling included);
+        self.bias = torch.full((n, 1, 1, size), float("-inf"), device=attn.device)   # 0 where a row may attend
+        self.bias[:, 0, 0, :p].masked_fill_(attn.bool(), 0.0)
+        self.norms = [(l.input_layernorm.weight.float(), l.post_attention_layernorm.weight.float()) for l in self.layers]
+        self.final_norm = inner.norm.weight.float()
+        # q, k, v as one product and gate, up as another: a decode step of few rows streams each weight once, and a
+        # small product costs ~30 us over its bytes (k_proj: 40 us for 0.2 MB on the AMX Xeon), so 7 calls a layer become 4
+        pack = self.packs(model)
+        self.proj = [(_product(pack, l.self_attn.q_proj, l.self_attn.k_proj, l.self_attn.v_proj), _product(pack, l.self_attn.o_proj),
+                      _product(pack, l.mlp.gate_proj, l.mlp.up_proj), _product(pack, l.mlp.down_proj)) for l in self.layers]
+        self.head = _product(pack, model.lm_head)
+        # cos / sin for every position by the model's own rotary module (its scaling included);
         # rotate_half(x) * sin == x.roll(D/2) * [-sin_lo, sin_hi]: one roll instead of two slices, a neg and a cat
-        w = self.embed.weight
-        cos, sin = inner.rotary_emb(w[:1], torch.arange(size, device=w.device)[None])
+        cos, sin = inner.rotary_emb(w[:1].float(), torch.arange(size, device=w.device)[None])
         half = self.D // 2
         self.cos, self.sin = cos[0], torch.cat([-sin[0, :, :half], sin[0, :, half:]], dim=-1)
 
@@ -79,40 +106,52 @@ class LlamaStep:
         # rollout, whose rows finish one by one, slower than transformers' cache
         self.k = [_select(c, keep, self.t) for c in self.k]
         self.v = [_select(c, keep, self.t) for c in self.v]
-        self.mask = self.mask[keep]
+        self.bias = self.bias[keep]
 
     def __call__(self, ids: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
-        t, n, H, KV, D = self.t, len(ids), self.H, self.KV, self.D
-        x = self.embed.forward(ids)                        # [n, hidden]
+        t, n, H, KV, D, I, dt, eps = self.t, len(ids), self.H, self.KV, self.D, self.I, self.dtype, self.eps
+        x = self.embed.forward(ids).float()                # [n, hidden]
         p = pos.reshape(-1)
         cos, sin = self.cos[p][:, None], self.sin[p][:, None]   # [n, 1, D], broadcast over heads
-        self.mask[:, :, :, t] = True
-        mask = self.mask[..., : t + 1]
-        for layer, kc, vc in zip(self.layers, self.k, self.v):
-            att, mlp = layer.self_attn, layer.mlp
-            h = _rms(layer.input_layernorm, x)
-            qk = torch.cat([att.q_proj.forward(h).view(n, H, D), att.k_proj.forward(h).view(n, KV, D)], dim=1)
-            qk = qk * cos + qk.roll(D // 2, -1) * sin
+        self.bias[:, :, :, t] = 0.0
+        bias = self.bias[..., : t + 1]
+        for (w1, w2), kc, vc, (qkv_p, o_p, gu_p, down_p) in zip(self.norms, self.k, self.v, self.proj):
+            h = F.rms_norm(x, (x.shape[-1],), w1, eps).to(dt)
+            qkv = qkv_p(h).view(n, H + 2 * KV, D).float()
+            qk = qkv[:, : H + KV]
+            qk = torch.addcmul(qk * cos, qk.roll(D // 2, -1), sin)
             kc[:, :, t] = qk[:, H:]
-            vc[:, :, t] = att.v_proj.forward(h).view(n, KV, D)
-            o = F.scaled_dot_product_attention(qk[:, :H, None], kc[:, :, : t + 1], vc[:, :, : t + 1], attn_mask=mask,
-                                               scale=att.scaling, enable_gqa=True)   # [n, H, 1, D]
-            x = x + att.o_proj.forward(o.reshape(n, H * D))
-            h = _rms(layer.post_attention_layernorm, x)
-            x = x + mlp.down_proj.forward(mlp.act_fn(mlp.gate_proj.forward(h)) * mlp.up_proj.forward(h))
+            vc[:, :, t] = qkv[:, H + KV :]
+            # one query per row: two grouped products (the query heads of a KV head as rows), no SDPA dispatch
+            s = torch.matmul(qk[:, :H].view(n, KV, H // KV, D), kc[:, :, : t + 1].transpose(-1, -2))   # [n, KV, g, t+1]
+            o = torch.matmul(torch.softmax(s.mul_(self.scale).add_(bias), dim=-1), vc[:, :, : t + 1])   # [n, KV, g, D]
+            x = x + o_p(o.reshape(n, H * D).to(dt))
+            h = F.rms_norm(x, (x.shape[-1],), w2, eps).to(dt)
+            gu = gu_p(h)
+            x = x + down_p(self.act(gu[:, :I]) * gu[:, I:])
         self.t = t + 1
-        return self.head.forward(_rms(self.norm, x))
+        return self.head(F.rms_norm(x, (x.shape[-1],), self.final_norm, eps).to(dt))
+
+
+def _product(pack: bool, *linears) -> Callable[[torch.Tensor], torch.Tensor]:
+    """x -> the outputs of bias-free Linears that share an input, side by side, as one product on their stacked
+    weights: oneDNN-packed bf16 where `pack`, else a plain linear (one Linear: its own forward, so the engine's tuned
+    layouts still route it)."""
+    if len(linears) == 1 and not pack:
+        return linears[0].forward
+    w = torch.cat([m.weight.detach() for m in linears]) if len(linears) > 1 else linears[0].weight.detach()
+    if pack:
+        from reasonrl.rollout.fastlinear import PACK_ROWS
+
+        wp = torch.ops.mkldnn._reorder_linear_weight(w, PACK_ROWS)
+        return lambda x: torch.ops.mkldnn._linear_pointwise(x, wp, None, "none", [], "")
+    return lambda x: F.linear(x, w)
 
 
 def _select(buf: torch.Tensor, keep: torch.Tensor, t: int) -> torch.Tensor:
     out = buf.new_empty(len(keep), *buf.shape[1:])
     torch.index_select(buf[:, :, :t], 0, keep, out=out[:, :, :t])
     return out
-
-
-def _rms(norm, x: torch.Tensor) -> torch.Tensor:
-    """LlamaRMSNorm's forward as one kernel (its module runs seven ops; same values in fp32 and bf16, tested)."""
-    return F.rms_norm(x, (x.shape[-1],), norm.weight, norm.variance_epsilon)
 
 
 def _lean(model, cache, attn, max_new):
