@@ -17,12 +17,10 @@ def test_bf16_copy_samples_the_current_weights_and_is_freed_between_rollouts(tin
     sp = SamplingParams(n=2, max_new_tokens=6, temperature=0.0, logprobs=True)
     prompts = ["What is 2 + 3?"]
 
-    def trainer_logprobs(ro) -> list[float]:   # the sampled tokens under the trainer's weights in bf16
-        ref = AutoModelForCausalLM.from_pretrained(tiny_model_dir).to(torch.bfloat16)
-        ref.load_state_dict({k: v.to(torch.bfloat16) for k, v in model.state_dict().items()})
+    def trainer_logprobs(ro) -> list[float]:   # the sampled tokens as the trainer scores them: its weights, bf16 autocast
         ids = torch.tensor([ro.prompt_ids[0] + ro.completion_ids[0]])
-        with torch.no_grad():
-            lp = torch.log_softmax(ref(input_ids=ids).logits[0].float(), -1)
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+            lp = torch.log_softmax(model(input_ids=ids).logits[0].float(), -1)
         P = len(ro.prompt_ids[0])
         return [lp[P - 1 + t, tok_id].item() for t, tok_id in enumerate(ro.completion_ids[0])]
 

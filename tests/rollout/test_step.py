@@ -71,6 +71,45 @@ def test_lean_step_in_bf16_within_rounding(tiny):
 
 
 @torch.no_grad()
+def test_own_prefill_equals_transformers_prefill_then_steps(tiny):
+    model, tok = tiny
+    enc = tok(PROMPTS, return_tensors="pt", padding=True, padding_side="left", add_special_tokens=False)
+    assert not enc["attention_mask"].all()                      # left padding: the pad rows must not leak
+    cache, attn, pos = _prefill(model, tok, 2)
+    res = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"],
+                position_ids=(enc["attention_mask"].cumsum(-1) - 1).clamp(min=0), logits_to_keep=1)
+    lean, logits = LlamaStep.prefill(model, enc["input_ids"], enc["attention_mask"], 2, 4)
+    torch.testing.assert_close(logits, res.logits[:, -1].repeat_interleave(2, dim=0), atol=1e-5, rtol=1e-5)
+    ref = HFStep(model, cache, attn, 4)
+    ids = logits.argmax(-1)
+    for _ in range(3):
+        a, b = ref(ids, pos), lean(ids, pos)
+        torch.testing.assert_close(b, a, atol=1e-5, rtol=1e-5)
+        ids, pos = a.argmax(-1), pos + 1
+
+
+@torch.no_grad()
+def test_bf16_products_packed_from_fp32_weights_follow_those_weights(tiny):
+    from reasonrl.rollout.fastlinear import packed_available
+
+    model, tok = tiny
+    if not packed_available():
+        pytest.skip("oneDNN packing not in this torch build")
+    enc = tok(PROMPTS, return_tensors="pt", padding=True, padding_side="left", add_special_tokens=False)
+    shell = copy.deepcopy(model).to(torch.bfloat16)
+    for p in shell.parameters():                                 # the engine's released copy: shapes' dtype, no values
+        p.data = torch.empty(0, dtype=torch.bfloat16)
+    weights = {n: p.detach() for n, p in model.named_parameters()}
+    step, logits = LlamaStep.prefill(shell, enc["input_ids"], enc["attention_mask"], 1, 2, weights)
+    want = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"],
+                 position_ids=(enc["attention_mask"].cumsum(-1) - 1).clamp(min=0), logits_to_keep=1).logits[:, -1]
+    assert logits.dtype == torch.bfloat16
+    assert (logits.float() - want).abs().max() <= 0.02 * want.abs().max()
+    with pytest.raises(ValueError, match="need packed bf16 products"):
+        LlamaStep.prefill(model, enc["input_ids"], enc["attention_mask"], 1, 2, weights)
+
+
+@torch.no_grad()
 def test_stacked_products_equal_each_linear(tiny):
     from reasonrl.rollout.fastlinear import packed_available
     from reasonrl.rollout.step import _product
@@ -78,11 +117,12 @@ def test_stacked_products_equal_each_linear(tiny):
     att = tiny[0].model.layers[0].self_attn
     x = torch.randn(5, att.q_proj.in_features)
     want = torch.cat([att.q_proj(x), att.k_proj(x), att.v_proj(x)], dim=-1)
-    torch.testing.assert_close(_product(False, att.q_proj, att.k_proj, att.v_proj)(x), want)
-    assert _product(False, att.o_proj) == att.o_proj.forward   # one Linear unpacked: its own (layout-routed) forward
-    if packed_available():
+    qkv = [att.q_proj, att.k_proj, att.v_proj]
+    torch.testing.assert_close(_product(False, torch.float32, qkv, [m.weight for m in qkv])(x), want)
+    assert _product(False, torch.float32, [att.o_proj], [att.o_proj.weight]) == att.o_proj.forward   # its own forward
+    if packed_available():   # packed from the fp32 weights: the bf16 model's products
         b = copy.deepcopy(att).to(torch.bfloat16)
-        got = _product(True, b.q_proj, b.k_proj, b.v_proj)(x.bfloat16())
+        got = _product(True, torch.bfloat16, qkv, [m.weight for m in qkv])(x.bfloat16())
         assert got.dtype == torch.bfloat16
         torch.testing.assert_close(got.float(), torch.cat([b.q_proj(x.bfloat16()), b.k_proj(x.bfloat16()),
                                                            b.v_proj(x.bfloat16())], dim=-1).float(), atol=2e-2, rtol=2e-2)

@@ -42,7 +42,8 @@ def test_same_seed_same_problems_and_heldout_never_trained_on():
                                            ({"min_hops": 4, "max_hops": 3}, "min_hops <= max_hops"),
                                            ({"chains": 9}, "chains"), ({"start_first": 9}, "start_first"),
                                            ({"second_elsewhere": 1}, "needs start_first=1"),
-                                           ({"second_elsewhere": 2, "start_first": 1}, "second_elsewhere is 0 or 1")])
+                                           ({"second_elsewhere": 2, "start_first": 1}, "second_elsewhere is 0 or 1"),
+                                           ({"inorder_pct": 101}, "inorder_pct")])
 def test_bad_kwargs_are_one_line_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
         load_task(TaskConfig(name="arrows", kwargs=kwargs, num_train=5, num_heldout=2))
@@ -84,3 +85,16 @@ def test_second_elsewhere_never_lists_the_walks_second_arrow_second():
         assert arrows[0] == path[:2] and not second(p) and p.answer == str(path[-1])
         assert path[1:3] in arrows                               # still listed, elsewhere
         assert p.question.startswith("Arrows: " + ", ".join(f"{a} -> {b}" for a, b in arrows[:2]))
+
+
+def test_inorder_pct_lists_the_whole_walk_in_order_on_that_share_and_the_rest_as_before():
+    kw = {"min_hops": 2, "max_hops": 3, "start_first": 1, "second_elsewhere": 1}
+    mixed = list(iter_arrows(400, seed=4, kwargs={**kw, "inorder_pct": 50}))
+    walk = lambda p: [tuple(a) for a in p.meta["arrows"][: len(p.meta["path"]) - 1]] == list(zip(p.meta["path"], p.meta["path"][1:]))
+    second = lambda p: p.meta["arrows"][1] == p.meta["path"][1:3]
+    inorder = [p for p in mixed if walk(p)]
+    assert 160 <= len(inorder) <= 240                         # half, give or take the draw
+    assert all(not second(p) for p in mixed if not walk(p))   # the rest: second_elsewhere still holds
+    assert all(p.answer == str(p.meta["path"][-1]) for p in mixed)
+    assert [p.question for p in iter_arrows(30, seed=4, kwargs={**kw, "inorder_pct": 0})] == \
+        [p.question for p in iter_arrows(30, seed=4, kwargs=kw)]   # 0: the same stream as without the key

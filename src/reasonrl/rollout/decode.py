@@ -5,9 +5,10 @@ Two things `model.generate` does not do, and that pay on a CPU where every decod
   (`generate(num_return_sequences=G)` encodes the prompt G times);
 - **finished rows leave the batch**: once a sample emits EOS (or a stop string) its row is dropped
   from the cache, so the long tail of one rambling sample no longer drags G-1 finished ones along.
-Sampling is plain temperature + top-p from the same logits the model computes. The prefill is transformers'
-forward; each decode step is too (`rollout.decode_forward=hf`) or, for Llama models, the same layer on the same
-weights with fewer eager ops (`lean`, step.py: a cache allocated once, torch's SDPA; no home-made kernels).
+Sampling is plain temperature + top-p from the same logits the model computes. The prefill and each decode step
+are transformers' forward (`rollout.decode_forward=hf`) or, for Llama models, the same layer on the same weights
+with fewer eager ops (`lean`, step.py: a cache allocated once, stacked products on oneDNN-packed bf16 weights;
+torch ops only, no home-made kernels).
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import torch
 from reasonrl.rollout.base import Rollouts, SamplingParams, cut_at_stop
 from reasonrl.model import cache_dir
 from reasonrl.rollout.fastlinear import DecodeLinears
-from reasonrl.rollout.hf import HFEngine
+from reasonrl.rollout.hf import HFEngine, _merged_named_params
 from reasonrl.rollout.step import LlamaStep, make_step
 
 
@@ -98,6 +99,14 @@ class DecodeEngine(HFEngine):
         self._fast = (DecodeLinears(self.model, layout=layout, cache=cache_dir() / "decode_layouts.json")
                       if transposed_weights else None)
 
+    def _packs_from_source(self) -> bool:
+        # the lean step packs its bf16 products straight from the trainer's weights: no bf16 copy is cast
+        return self.decode_forward == "lean" and self.owns_copy and LlamaStep.packs(self.model)
+
+    def _materialize(self) -> None:
+        if not self._packs_from_source():
+            super()._materialize()
+
     @torch.no_grad()
     def _generate_chunk(self, prompts: list[str], params: SamplingParams, out: Rollouts) -> None:
         if self._fast is None or (self.decode_forward == "lean" and LlamaStep.packs(self.model)):
@@ -113,13 +122,17 @@ class DecodeEngine(HFEngine):
         gens = [torch.Generator(dev).manual_seed(s) for s in params.seeds] if params.seeds is not None else None
         temp = params.temperature if params.temperature > 0 else 1.0  # logprobs of greedy picks: plain softmax
         attn = enc["attention_mask"]                                       # [B, P]
-        pos = (attn.cumsum(-1) - 1).clamp(min=0)
-        res = model(input_ids=enc["input_ids"], attention_mask=attn, position_ids=pos, use_cache=True, logits_to_keep=1)
-        cache = res.past_key_values
-        cache.batch_repeat_interleave(G)                                   # share the prefill across the group
-        logits = res.logits[:, -1].repeat_interleave(G, dim=0)             # [B*G, V]
+        if self.decode_forward == "lean" and LlamaStep.supports(model):   # it prefills too, once per prompt
+            weights = _merged_named_params(self.source) if self._packs_from_source() else None
+            step_fn, logits = LlamaStep.prefill(model, enc["input_ids"], attn, G, params.max_new_tokens, weights)
+        else:
+            pos = (attn.cumsum(-1) - 1).clamp(min=0)
+            res = model(input_ids=enc["input_ids"], attention_mask=attn, position_ids=pos, use_cache=True, logits_to_keep=1)
+            cache = res.past_key_values
+            cache.batch_repeat_interleave(G)                               # share the prefill across the group
+            logits = res.logits[:, -1].repeat_interleave(G, dim=0)         # [B*G, V]
+            step_fn = make_step(self.decode_forward, model, cache, attn.repeat_interleave(G, dim=0), params.max_new_tokens)
         attn = attn.repeat_interleave(G, dim=0)                            # [B*G, P]
-        step_fn = make_step(self.decode_forward, model, cache, attn, params.max_new_tokens)
         next_pos = attn.sum(-1, keepdim=True)                              # [B*G, 1]
         rows = torch.arange(len(prompts) * G)                              # original row of each active row
         gen: list[list[int]] = [[] for _ in range(len(rows))]

@@ -31,6 +31,13 @@ second_elsewhere=1 (with start_first=1) never lists the walk's second arrow seco
 swaps places with a later arrow. Why (session 27): in every run that failed, the level was held by the positional
 copy "write the first two listed arrows", which earns the second hop whenever the shuffle lists it second; on a level
 where it never is, that copy earns one hop, and only the content match earns two.
+
+inorder_pct=p lists the whole walk first, in order, on p percent of the questions (the rest as the other keys say).
+Why (session 28): a level listing the walk in order taught the format and two hops in half the steps (session 26), but
+through the positional copy, which the shuffled list then defeated; a level where it never pays taught nothing early
+(session 27). Mixed, with second_elsewhere on the rest, one rule earns the whole walk on every question (write the
+number just reached, then the arrow that starts there), the positional copy only on the in-order ones: the groups of
+a shuffled question are where the two differ.
 """
 from __future__ import annotations
 
@@ -40,7 +47,7 @@ from collections.abc import Iterator
 from reasonrl.tasks.problem import Problem
 
 NAME = "arrows"
-DEFAULTS = {"min_hops": 2, "max_hops": 3, "chains": 2, "start_first": 0, "second_elsewhere": 0}
+DEFAULTS = {"min_hops": 2, "max_hops": 3, "chains": 2, "start_first": 0, "second_elsewhere": 0, "inorder_pct": 0}
 
 
 def check_kwargs(kwargs: dict) -> dict:
@@ -58,6 +65,9 @@ def check_kwargs(kwargs: dict) -> dict:
     if cfg["second_elsewhere"] not in (0, 1) or (cfg["second_elsewhere"] and cfg["start_first"] != 1):
         raise ValueError(f"{NAME}: second_elsewhere is 0 or 1, and 1 needs start_first=1 (the walk's first arrow listed "
                          f"first), got second_elsewhere={cfg['second_elsewhere']}, start_first={cfg['start_first']}")
+    if not 0 <= cfg["inorder_pct"] <= 100:
+        raise ValueError(f"{NAME}: inorder_pct (the percent of questions listing the whole walk first, in order) must be "
+                         f"0..100, got {cfg['inorder_pct']}")
     if not 0 <= cfg["chains"] <= 6:
         raise ValueError(f"{NAME}: chains (other chains of 1-2 arrows) must be 0..6, got {cfg['chains']}")
     return cfg
@@ -83,9 +93,10 @@ def iter_arrows(size: int, seed: int, kwargs: dict | None = None) -> Iterator[Pr
             chain, rest = rest[: n + 1], rest[n + 1 :]
             arrows += list(zip(chain, chain[1:]))
         rng.shuffle(arrows)
-        lead = list(zip(path, path[1:]))[: cfg["start_first"]]
+        inorder = cfg["inorder_pct"] > 0 and rng.randrange(100) < cfg["inorder_pct"]   # no draw at 0: same streams
+        lead = list(zip(path, path[1:]))[: hops if inorder else cfg["start_first"]]
         arrows = lead + [a for a in arrows if a not in lead]
-        if cfg["second_elsewhere"] and arrows[1] == (path[1], path[2]):
+        if cfg["second_elsewhere"] and not inorder and arrows[1] == (path[1], path[2]):
             j = rng.randint(2, len(arrows) - 1)
             arrows[1], arrows[j] = arrows[j], arrows[1]
         listed = ", ".join(f"{a} -> {b}" for a, b in arrows)
