@@ -5,9 +5,9 @@ docs/performance.md): the rest is ~40 small eager ops a layer and transformers' 
 built each step, a cache that grows by `torch.cat`, a dozen module calls a layer). `LlamaStep` runs the same
 layer on the same weights with about half the ops: a cache allocated once and written in place, one rotary pass
 for q and k together from a table computed once by the model's own rotary module, a one-query attention as two
-grouped products, no module-call overhead. Session 28: q/k/v run as one product and gate/up as another (4 products
-a layer, not 7: a small product costs ~30 us over its bytes), on oneDNN-packed bf16 copies the step makes itself
-when the model is a bf16 copy (else through the Linear modules, so fastlinear.py's layouts route them); the residual
+grouped products, no module-call overhead. Session 28: on a bf16 model where oneDNN packs, q/k/v run as one product
+and gate/up as another (4 products a layer, not 7: a small product costs ~30 us over its bytes), on packed bf16
+copies the step makes itself; otherwise each Linear's own forward, so fastlinear.py's layouts route them. The residual
 stream, norms, rotary, cache and attention stay fp32, as the trainer's autocast keeps them (KL to the fp32 policy
 over 30 sampled steps 1.15e-3, transformers' bf16 forward 1.56e-3). The engine has it prefill too
 (`LlamaStep.prefill`), from the trainer's own weights: a bf16 engine then casts no bf16 copy of the model, the
@@ -184,18 +184,17 @@ class LlamaStep:
 
 
 def _product(pack: bool, dtype: torch.dtype, linears: list, weights: list) -> Callable[[torch.Tensor], torch.Tensor]:
-    """x -> the outputs of bias-free Linears that share an input, side by side, as one product on their stacked
-    `weights` (cast to `dtype`): oneDNN-packed where `pack`, else a plain linear; one Linear unpacked runs its own
-    forward, so the engine's tuned layouts still route it."""
-    if len(linears) == 1 and not pack:
-        return linears[0].forward
-    w = torch.cat([x.detach().to(dtype) for x in weights]) if len(weights) > 1 else weights[0].detach().to(dtype)
-    if pack:
-        from reasonrl.rollout.fastlinear import PACK_ROWS
+    """x -> the outputs of bias-free Linears that share an input, side by side: with `pack`, one product on their
+    stacked `weights` cast to `dtype` and oneDNN-packed; without, each Linear's own forward, so the engine's tuned
+    layouts (fastlinear.py, e.g. `fast`'s bf16 copies under an fp32 model) still route every one of them."""
+    if not pack:
+        fs = [m.forward for m in linears]
+        return fs[0] if len(fs) == 1 else (lambda x: torch.cat([f(x) for f in fs], dim=-1))
+    from reasonrl.rollout.fastlinear import PACK_ROWS
 
-        wp = torch.ops.mkldnn._reorder_linear_weight(w, PACK_ROWS)
-        return lambda x: torch.ops.mkldnn._linear_pointwise(x, wp, None, "none", [], "")
-    return lambda x: F.linear(x, w)
+    w = torch.cat([x.detach().to(dtype) for x in weights]) if len(weights) > 1 else weights[0].detach().to(dtype)
+    wp = torch.ops.mkldnn._reorder_linear_weight(w, PACK_ROWS)
+    return lambda x: torch.ops.mkldnn._linear_pointwise(x, wp, None, "none", [], "")
 
 
 def _select(buf: torch.Tensor, keep: torch.Tensor, t: int) -> torch.Tensor:
