@@ -10,8 +10,9 @@ transformers forward of the same sampled tokens): the max absolute per-token dif
 logged in training as kl/rollout_vs_train. Speeds are reported as
 ratios to our decode loop (`hf`) measured in the same run: this 2-core machine is shared, absolute tok/s drift.
 
-Engines: hf = our decode loop (fp32, matmul layout tuned per weight shape and batch size: the default),
-hf_lean = the same with each decode step through rollout/step.py's lean Llama layer (`rollout.decode_forward=lean`),
+Engines: hf = our decode loop (fp32, matmul layout tuned per weight shape and batch size, each decode step through
+rollout/step.py's lean Llama layer: the default), hf_lean = the same, named, hf_tfstep = the same loop with
+transformers' forward for the prefill and each step (`rollout.decode_forward=hf`, the default before session 27),
 hf_plain = the same through the model's own Linear forward, hf_transposed = transposed weight copies for every
 batch size (the default before the tuning), hf_fp16 = fbgemm fp16 weight copies (`rollout.decode_layout=fp16`), hf_bf16w = bf16 weight copies
 and activations in the Linears only (`rollout.decode_layout=bf16`, native bf16 CPUs), hf_fast = whichever of those two
@@ -54,7 +55,8 @@ def _vllm(model, tok):
 ENGINES = {
     "hf": lambda m, t: DecodeEngine(m, t),
     "hf_plain": lambda m, t: DecodeEngine(m, t, transposed_weights=False),
-    "hf_lean": lambda m, t: DecodeEngine(m, t, forward="lean"),
+    "hf_lean": lambda m, t: DecodeEngine(m, t, forward="lean"),   # the default since session 27: the same as hf
+    "hf_tfstep": lambda m, t: DecodeEngine(m, t, forward="hf"),
     "hf_transposed": lambda m, t: DecodeEngine(m, t, layout="transposed"),
     "hf_fp16": lambda m, t: DecodeEngine(m, t, layout="fp16"),
     "hf_bf16w": lambda m, t: DecodeEngine(m, t, layout="bf16"),
