@@ -11,6 +11,7 @@ from reasonrl.algos import (
     group_has_variance,
     grpo_advantages,
     rloo_advantages,
+    weight_positive,
 )
 
 R = torch.tensor([1.0, 0.0, 0.0, 1.0])
@@ -84,3 +85,18 @@ def test_group_has_variance():
     assert group_has_variance(rewards, 2).tolist() == [True, False, False, False]
     assert group_has_variance(rewards, 4).tolist() == [True, True]
     assert group_has_variance(rewards, 1).tolist() == [False] * 8
+
+
+def test_weight_positive_scales_only_positive_advantages():
+    # grpo on [1, 0, 0, 1] gives +-0.86588 (above); lambda 0.1 -> +0.086588 on the right ones, -0.86588 kept
+    adv = grpo_advantages(R, 4)
+    out = weight_positive(adv, 0.1)
+    assert out.tolist() == pytest.approx([0.086588, -0.86588, -0.86588, 0.086588], abs=1e-5)
+    assert torch.equal(weight_positive(adv, 1.0), adv)                      # 1.0 is plain GRPO
+    assert weight_positive(adv, 0.0).tolist() == pytest.approx([0.0, -0.86588, -0.86588, 0.0], abs=1e-5)  # NSR only
+    assert weight_positive(torch.zeros(3), 0.1).tolist() == [0.0, 0.0, 0.0]  # an all-equal group stays zero
+
+
+def test_weight_positive_rejects_a_negative_weight():
+    with pytest.raises(ValueError, match="positive_weight"):
+        weight_positive(torch.tensor([1.0]), -0.5)

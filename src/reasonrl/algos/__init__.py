@@ -11,6 +11,7 @@ from reasonrl.algos.advantages import (
     group_has_variance,
     grpo_advantages,
     rloo_advantages,
+    weight_positive,
 )
 from reasonrl.algos.aggregation import LOSS_AGG, agg_loss
 from reasonrl.algos.losses import clipped_pg_loss, grpo_loss, kl_k3, masked_mean
@@ -31,4 +32,5 @@ __all__ = [
     "masked_mean",
     "rloo_advantages",
     "rollout_is_weights",
+    "weight_positive",
 ]

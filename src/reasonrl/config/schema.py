@@ -114,6 +114,7 @@ class AlgoConfig(_Strict):
     clip_high: float = Field(0.2, ge=0.0, description="PPO clip epsilon above 1 (DAPO clip-higher: 0.28)")
     beta: float = Field(0.0, ge=0.0, description="KL-to-reference weight (k3); 0 loads no reference model")
     entropy_coef: float = Field(0.0, ge=0.0, description="entropy bonus weight: the loss subtracts this times the policy's per-token entropy (PPO / verl entropy_coeff), to keep a collapsed policy sampling; a step where no group has reward spread then still updates, on the bonus alone (advantages zero); 0 = off")
+    positive_weight: float = Field(1.0, ge=0.0, description="lambda: positive advantages are multiplied by it, negative ones kept (W-REINFORCE, arXiv:2506.01347), to keep a policy sampling while it learns; 1.0 = plain GRPO")
     num_iterations: int = Field(1, ge=1, description="mu: optimizer passes over each rollout batch")
     std_eps: float = Field(1e-4, gt=0.0, description="added to the group std before dividing")
     rollout_correction: Literal["none", "tis", "mask"] = Field("none", description="off-policy correction of the PG term by the engine's sampled-token log-probs: tis = truncated IS min(ratio, C), mask = drop tokens with ratio outside [1/C, C] (algos/rollout_correction.py)")

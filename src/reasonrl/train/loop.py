@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from reasonrl.algos import get_advantage_fn, group_has_variance
+from reasonrl.algos import get_advantage_fn, group_has_variance, weight_positive
 from reasonrl.config import Config, dump_config
 from reasonrl.eval.heldout import ACCURACY_FUNCS, correctness, generate_and_score, reward_columns
 from reasonrl.jsonl import iter_jsonl
@@ -125,6 +125,7 @@ def train_step(t: Trainer, draw) -> tuple[dict, list[dict]]:
         rounds += 1
     responses = [rendered[i // G][1] + text for i, text in enumerate(rollouts.texts)]   # what the verifiers saw
     advantages = get_advantage_fn(cfg.algo.advantage)(rewards, G, std_eps=cfg.algo.std_eps)   # per group
+    advantages = weight_positive(advantages, cfg.algo.positive_weight)
     has_var = group_has_variance(rewards, G)
     kept_groups = has_var if rc.skip_zero_variance else torch.ones(len(problems), dtype=torch.bool)
     kept_groups = kept_groups & (kept_groups.cumsum(0) <= B)                # re-drawn: the first B that carry signal
