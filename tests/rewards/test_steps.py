@@ -124,7 +124,7 @@ def test_arrow_steps_pays_the_walk_from_the_start_and_charges_numbers_past_its_e
 
 
 def test_walked_answer_pays_the_right_end_only_with_the_whole_walk_written():
-    from reasonrl.rewards.steps import walked_answer
+    from reasonrl.rewards.registry import walked_answer
     from reasonrl.tasks.arrows import iter_arrows
 
     p = next(iter_arrows(1, seed=3, kwargs={"min_hops": 3, "max_hops": 3}))
@@ -136,6 +136,13 @@ def test_walked_answer_pays_the_right_end_only_with_the_whole_walk_written():
              f"<think>\n{chain}</think><answer>{other}</answer>",                    # walk written, wrong answer
              f"<think>\n{chain} -> {other}</think><answer>{path[-1]}</answer>",      # a number past the end
              f"<think>\n{chain}</think>\nThe answer is {path[-1]}.",                  # no <answer>: not the strict shape
-             f"<think>\n{chain}"]                                                     # thinking never closed
-    assert walked_answer(texts, meta=[meta] * len(texts)) == [1.0, 0.0, 0.0, 0.0, 0.0, 0.0]
-    assert walked_answer(["<think>1 -> 2</think><answer>2</answer>"], meta=[{"after": 2}]) == [None]
+             f"<think>\n{chain}",                                                     # thinking never closed
+             f"<think>\n{chain}\n</think>\n<answer>\nArders: {path[-1]}\n</answer>",    # a label the strict grader reads
+             f"<think>\n{chain}\n</think>\n<answer>\nArrows: {path[-2]} -> {path[-1]}\n</answer>"]  # an arrow, not a number
+    answers = [p.answer] * len(texts)
+    assert walked_answer(texts, answer=answers, meta=[meta] * len(texts)) == [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+    # the answer is judged as accuracy_strict judges it (session 29: it compared the raw text, "Arders: 90" earned 0)
+    from reasonrl.rewards.registry import accuracy_strict
+    strict = accuracy_strict(texts, answer=answers, meta=[meta] * len(texts))
+    assert all(w <= s for w, s in zip(walked_answer(texts, answer=answers, meta=[meta] * len(texts)), strict))
+    assert walked_answer(["<think>1 -> 2</think><answer>2</answer>"], answer=["2"], meta=[{"after": 2}]) == [None]

@@ -17,7 +17,7 @@ from reasonrl.rewards.code_sandbox import extract_code, run_tests
 from reasonrl.rewards.extract import extract_answer
 from reasonrl.rewards.format import format_ok, format_pieces, format_score, thinking_text
 from reasonrl.rewards.normalize import choice_letter, normalize_answer
-from reasonrl.rewards.steps import arrow_steps, copy_after, copy_stop, count_after, middle_value, walked_answer
+from reasonrl.rewards.steps import arrow_steps, copy_after, copy_stop, count_after, middle_value, whole_walk
 from reasonrl.rewards.verifiers import Row, default_verifier, grade
 
 
@@ -119,6 +119,26 @@ def accuracy_strict(completions: list[str], **columns) -> list[float]:
     """
     right = accuracy(completions, **{**columns, "lenient": False})
     return [r if format_ok(c) else 0.0 for c, r in zip(completions, right)]
+
+
+def walked_answer(completions: list[str], **columns) -> list[float | None]:
+    """`accuracy_strict`, paid only when the thinking writes the whole walk (`steps.whole_walk`); None on rows that
+    are not an arrows walk.
+
+    Why (issue 19, session 23): paid on the answer alone, RL found the answers the thinking did not carry: two hops
+    inside one forward pass (0.53 with the thinking forced empty vs 0.51 full) and, on 3-4 hops, "a number no arrow
+    leaves" (right 1 time in 3). Gated on the written walk, neither earns anything; the walk is verified from the
+    question alone, no label and no model, as the answer is. The answer is judged by the same verifier as
+    `accuracy_strict` (session 29): it compared the raw answer text with the label, so `<answer>Arders: 23</answer>`,
+    which the strict grader and every eval accept, earned nothing after a whole walk.
+
+    >>> meta = {"path": [23, 57, 36, 90]}
+    >>> walked_answer(["<think>23 -> 57 -> 36 -> 90</think><answer>90</answer>", "<think>23 -> 57</think><answer>90</answer>",
+    ...                "<think>23 -> 57 -> 36 -> 90</think>90", "x"], answer=["90"] * 4, meta=[meta, meta, meta, {"after": 0}])
+    [1.0, 0.0, 0.0, None]
+    """
+    right = accuracy_strict(completions, **columns)
+    return [None if whole is None else whole * r for whole, r in zip(whole_walk(completions, **columns), right)]
 
 
 def format_reasoned(completions: list[str], **columns) -> list[float]:

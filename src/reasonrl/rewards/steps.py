@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import re
 
-from reasonrl.rewards.extract import extract_answer
-from reasonrl.rewards.format import format_ok, thinking_text
+from reasonrl.rewards.format import thinking_text
 
 # standalone numbers, not ordinals ("6th", "3rd") and not digits inside longer numbers
 _NUMBER = re.compile(r"(?<![\d.])\d+(?![\d]|st\b|nd\b|rd\b|th\b)")
@@ -237,24 +236,18 @@ def _per_walk(completions: list[str], columns: dict, score) -> list[float | None
             for completion, meta in zip(completions, _metas(completions, columns))]
 
 
-def walked_answer(completions: list[str], **columns) -> list[float | None]:
-    """1.0 for the walk's end inside <answer> in the strict format AND the whole walk written in the thinking, no
-    number past its end (`walked`); 0.0 otherwise; None on rows that are not an arrows walk.
-
-    Why (issue 19, session 23): paid on the answer alone, RL found the answers the thinking did not carry: two hops
-    inside one forward pass (0.53 with the thinking forced empty vs 0.51 full) and, on 3-4 hops, "a number no arrow
-    leaves" (right 1 time in 3). Gated on the written walk, neither earns anything; the walk is verified from the
-    question alone, no label and no model, as the answer is.
+def whole_walk(completions: list[str], **columns) -> list[float | None]:
+    """1.0 when the closed thinking writes the whole walk in order from its start and no number past its end
+    (`walked`), else 0.0; None on rows that are not an arrows walk. The gate of `walked_answer`
+    (rewards/registry.py), which multiplies it by the task verifier's strict accuracy.
 
     >>> meta = {"path": [23, 57, 36, 90]}
-    >>> walked_answer(["<think>23 -> 57 -> 36 -> 90</think><answer>90</answer>", "<think>23 -> 57</think><answer>90</answer>",
-    ...                "<think>23 -> 57 -> 36 -> 90</think>90", "x"], meta=[meta, meta, meta, {"after": 0}])
+    >>> whole_walk(["<think>23 -> 57 -> 36 -> 90</think><answer>90</answer>", "<think>23 -> 57</think><answer>90</answer>",
+    ...             "<think>23 -> 57 -> 36 -> 90", "x"], meta=[meta, meta, meta, {"after": 0}])
     [1.0, 0.0, 0.0, None]
     """
-    def paid(completion: str, path: list[int]) -> float:
+    def whole(completion: str, path: list[int]) -> float:
         thinking = thinking_text(completion)
-        whole = thinking is not None and walked(thinking, path) == (len(path) - 1, 0)
-        answer = extract_answer(completion, lenient=False)
-        return float(whole and format_ok(completion) and (answer or "").strip() == str(path[-1]))
+        return float(thinking is not None and walked(thinking, path) == (len(path) - 1, 0))
 
-    return _per_walk(completions, columns, paid)
+    return _per_walk(completions, columns, whole)
