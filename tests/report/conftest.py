@@ -79,6 +79,7 @@ def write_run(root: Path, name: str, steps: int = 40, finished: bool = True, bet
             "rollout/tokens_per_s": 44 + rng.uniform(-4, 4), "train/tokens_per_s": 150 + rng.uniform(-10, 10),
             "time/rollout_s": 20.1 + rng.uniform(-1, 1), "time/train_s": 8.2 + rng.uniform(-0.5, 0.5),
             "time/step_s": 28.5 + rng.uniform(-1, 1), "mem/peak_rss_mb": 2100 + 4 * step,
+            "curriculum/level": int(step > 25),
         }
         if beta > 0:
             row["kl/ref"] = 0.0005 + 0.02 * t

@@ -177,3 +177,29 @@ def test_cli(make_run, tmp_path, capsys):
     assert (tmp_path / "out" / "cmp.html").exists() and (tmp_path / "out" / "cmp" / "reward.png").exists()
     assert main([str(tmp_path / "nope")]) == 2
     assert capsys.readouterr().err.strip() == f"reasonrl report: run directory not found: {tmp_path / 'nope'}"
+
+
+def test_reasoning_section_per_level_and_thinking(make_run):
+    """Issue 19's report: train accuracy per curriculum level, thinking words of right vs wrong answers, check rate."""
+    run = make_run(steps=40)
+    rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    for r in rows:
+        if r["kind"] == "train":   # level 0 on steps 1-10 at accuracy 0.2, level 1 on 11-40 at 0.4 then 0.8
+            s = r["step"]
+            r["curriculum/level"], r["acc/mean"] = int(s > 10), 0.2 if s <= 10 else (0.4 if s <= 20 else 0.8)
+    (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    samples = [{"step": s, "kind": "train", "completion": "<think>" + ("a " * s).strip() + "</think><answer>1</answer>",
+                "correct": s % 2 == 0} for s in range(1, 41)]
+    samples[0]["completion"] = "<think>1 + 1 = 3, wait</think><answer>2</answer>"   # step 1, wrong, checks
+    (run / "samples.jsonl").write_text("".join(json.dumps(s) + "\n" for s in samples))
+    page = write_report(run).read_text(encoding="utf-8")
+    levels = re.search(r'<table class="level-table">.*?</table>', page).group(0)
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", levels)
+    # level 0: steps 1-10, accuracy 0.2 over its first and last 20 steps; level 1: 11-40, first 20 at 0.4 / 0.8
+    # (10 of each: 0.6), last 20 at 0.8
+    assert cells == ["0", "1", "10", "10", "0.2", "0.2", "1", "11", "40", "30", "0.6", "0.8"]
+    thinking = re.search(r'<table class="thinking-table">.*?</table>', page).group(0)
+    first = re.findall(r"<td[^>]*>([^<]*)</td>", thinking)[:6]
+    # steps 1-10: right at 2, 4, .. 10 (2..10 words: mean 6), wrong at 1 (6 words), 3, 5, 7, 9 (mean 6); 1 check in 10
+    assert first == ["1", "10", "10", "6", "6", "0.1"]
+    assert '<figure id="fig-curriculum">' in page

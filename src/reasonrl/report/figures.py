@@ -43,6 +43,7 @@ FIGURES = (
     FigureSpec("reward_errors", "Training", "Verifier errors and timeouts", "count",
                ("reward/errors", "reward/timeouts")),
     FigureSpec("lr", "Training", "Learning rate", "lr", ("lr",)),
+    FigureSpec("curriculum", "Training", "Curriculum level", "level", ("curriculum/level",)),
     FigureSpec("heldout", "Held-out eval", "Held-out eval", "fraction",
                ("eval/accuracy", "eval/format_rate")),
     FigureSpec("throughput", "Throughput and memory", "Throughput", "tokens / s",

@@ -10,6 +10,7 @@ import statistics
 from reasonrl.report.aha import REFLECTION_PHRASES
 from reasonrl.report.figures import Plot
 from reasonrl.report.load import Run
+from reasonrl.report.reasoning import level_rows, thinking_rows
 from reasonrl.report.traces import render_traces
 
 CSS = """
@@ -166,6 +167,18 @@ def aha_table_html(run: Run) -> str:
                   f"fraction at step {last.step:g} (n={last.n})"], rows, "aha-table")
 
 
+def reasoning_html(run: Run) -> str:
+    """Train accuracy per curriculum level, and the thinking of right vs wrong answers over training."""
+    levels, thinking = level_rows(run.train), thinking_rows(run.samples)
+    out = ["<h3>Train accuracy per curriculum level</h3>",
+           table(["level", "first step", "last step", "steps", "accuracy, first 20 steps", "accuracy, last 20 steps"],
+                 levels, "level-table") if levels else '<p class="note">No curriculum: one level throughout.</p>',
+           "<h3>Thinking of right and wrong answers (train samples)</h3>"]
+    out.append(table(["first step", "last step", "samples", "words, right", "words, wrong", "checks or retries"],
+                     thinking, "thinking-table") if thinking else '<p class="note">No train samples logged.</p>')
+    return "\n".join(out)
+
+
 def _page(title: str, body: list[str]) -> str:
     # The empty data: favicon stops the browser from requesting /favicon.ico (a console error
     # when the page is served over HTTP).
@@ -184,6 +197,7 @@ def single_page(run: Run, plots: list[Plot]) -> str:
             "<h2>Summary</h2>", table(["", "value"], [[k, v] for k, v in nums.items()], "summary-table"),
             figures_html(plots),
             "<h3>Reflection phrases, first vs last step</h3>", aha_table_html(run),
+            "<h2>Reasoning</h2>", reasoning_html(run),
             "<h2>Held-out eval</h2>", eval_rows_html(run), eval_files_html(run),
             "<h2>Sample traces: start, middle, end</h2>", render_traces(run.samples),
             "<h2>Resolved config</h2>",
