@@ -115,6 +115,16 @@ def test_the_level_up_reads_the_metric_the_curriculum_names(tmp_path, tiny_model
         assert [(l["reward/fn/random@0.0"], l["reward/fn/random@1.0"]) for l in lines] == [(0.0, 1.0)] * 3
 
 
+def test_a_control_with_a_schedule_runs_without_the_metric_it_names(tmp_path, tiny_model_dir):
+    # a control copies the real config (metric reward/fn/random@1.0) with its own reward.funcs, which do not log that
+    # metric: the schedule moves the level, the metric is never read (session 30's format-only control crashed here)
+    cur = {"levels": LEVELS, "threshold": 0.7, "window": 1, "metric": "reward/fn/random@1.0", "schedule": [2, 3]}
+    main(_cfg(tmp_path, tiny_model_dir, "ctl", "random@0.0", 3, f"task.curriculum={json.dumps(cur)}"))
+    lines = [json.loads(l) for l in (tmp_path / "ctl" / "metrics.jsonl").read_text().splitlines() if '"train"' in l]
+    # the level a step trained on: the move after step 2 (schedule [2, 3]) shows at step 3
+    assert [l["curriculum/level"] for l in lines] == [0, 0, 1] and "reward/fn/random@1.0" not in lines[0]
+
+
 def test_a_curriculum_metric_that_is_not_logged_is_a_one_line_error():
     cur = {"levels": LEVELS, "metric": "reward/fn/arrow_step"}
     with pytest.raises(ConfigError, match=r"task.curriculum.metric 'reward/fn/arrow_step' is not a logged train metric; "

@@ -294,7 +294,10 @@ def run_steps(t: Trainer, splits, p: Progress, logger, stop: StopRequest, checkp
         p.elapsed_s, halt = p.elapsed_s + dt, stopping > 0
         if p.curriculum:  # the level this step trained on; a level-up starts the new pool from its beginning
             metrics["curriculum/level"] = p.curriculum.level
-            if p.curriculum.observe(metrics[cfg.task.curriculum.metric], p.step):
+            # a schedule (the controls) ignores the metric, which the control's own reward.funcs may not log
+            key = cfg.task.curriculum.metric
+            value = metrics.get(key) if cfg.task.curriculum.schedule else metrics[key]
+            if p.curriculum.observe(value, p.step):
                 p.cursor = Cursor(seed=cfg.train.seed, n=len(p.pool))
                 level_rewards(t, p)
         logger.log({"kind": "train", "step": p.step, "time_s": p.elapsed_s, **metrics,
