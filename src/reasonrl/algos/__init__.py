@@ -14,6 +14,7 @@ from reasonrl.algos.advantages import (
     weight_positive,
 )
 from reasonrl.algos.aggregation import LOSS_AGG, agg_loss
+from reasonrl.algos.covariance import cov_clip_mask, token_covariance
 from reasonrl.algos.losses import clipped_pg_loss, grpo_loss, kl_k3, masked_mean
 from reasonrl.algos.rollout_correction import ROLLOUT_CORRECTIONS, rollout_is_weights
 
@@ -23,6 +24,7 @@ __all__ = [
     "ROLLOUT_CORRECTIONS",
     "agg_loss",
     "clipped_pg_loss",
+    "cov_clip_mask",
     "drgrpo_advantages",
     "get_advantage_fn",
     "group_has_variance",
@@ -32,5 +34,6 @@ __all__ = [
     "masked_mean",
     "rloo_advantages",
     "rollout_is_weights",
+    "token_covariance",
     "weight_positive",
 ]

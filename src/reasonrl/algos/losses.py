@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from reasonrl.algos.aggregation import agg_loss
+from reasonrl.algos.covariance import cov_clip_mask
 
 
 def masked_mean(x: Tensor, mask: Tensor, dim: int | None = None) -> Tensor:
@@ -118,7 +119,8 @@ def grpo_loss(logprobs: Tensor, old_logprobs: Tensor, advantages: Tensor, mask: 
               clip_high: float = 0.2, agg: str = "seq_mean_token_mean", max_tokens: int | None = None,
               num_seqs: int | None = None, num_tokens: int | None = None,
               is_weights: Tensor | None = None, entropy: Tensor | None = None,
-              entropy_coef: float = 0.0) -> tuple[Tensor, dict[str, Tensor]]:
+              entropy_coef: float = 0.0, cov_clip_frac: float = 0.0,
+              cov_clip_bounds: tuple[float, float] = (1.0, 5.0)) -> tuple[Tensor, dict[str, Tensor]]:
     """The GRPO objective: clipped surrogate plus `beta * k3` KL to a reference, minus `entropy_coef *` the
     policy's entropy (a bonus, as PPO's and verl's `entropy_coeff`), per token, then aggregated.
 
@@ -137,6 +139,8 @@ def grpo_loss(logprobs: Tensor, old_logprobs: Tensor, advantages: Tensor, mask: 
             one thinking per question (mean entropy 0.00-0.02), every group's samples agree, no update runs, and a
             step the task needs (the walk's second hop) is sampled only by chance.
         entropy_coef: weight of the entropy bonus (`algo.entropy_coef`); 0 = off.
+        cov_clip_frac, cov_clip_bounds: Clip-Cov (algos/covariance.py): the PG term of this share of the tokens, drawn
+            among those whose log-prob x advantage covariance lies inside the bounds, passes no gradient; 0 = off.
 
     Returns:
         `([]` loss, metrics `{"loss/pg", "clip/frac", "ratio/mean"}` plus `"kl/ref"` (masked mean of k3)
@@ -174,6 +178,11 @@ def grpo_loss(logprobs: Tensor, old_logprobs: Tensor, advantages: Tensor, mask: 
         "clip/frac": masked_mean(clipped.to(ratio.dtype), mask),
         "ratio/mean": masked_mean(ratio.detach(), mask),
     }
+    if cov_clip_frac > 0:   # same value, no gradient: the loss and its logged figure are unchanged
+        picked = cov_clip_mask(logprobs, advantages, mask, frac=cov_clip_frac, low=cov_clip_bounds[0],
+                               high=cov_clip_bounds[1], exclude=clipped)
+        per_token = torch.where(picked, per_token.detach(), per_token)
+        metrics["cov_clip/frac"] = masked_mean(picked.to(ratio.dtype), mask)
     if ref_logprobs is None:
         loss = agg_loss(per_token + bonus, mask, agg, max_tokens, **agg_kw)  # []
         with torch.no_grad():

@@ -115,10 +115,19 @@ class AlgoConfig(_Strict):
     beta: float = Field(0.0, ge=0.0, description="KL-to-reference weight (k3); 0 loads no reference model")
     entropy_coef: float = Field(0.0, ge=0.0, description="entropy bonus weight: the loss subtracts this times the policy's per-token entropy (PPO / verl entropy_coeff), to keep a collapsed policy sampling; a step where no group has reward spread then still updates, on the bonus alone (advantages zero); 0 = off")
     positive_weight: float = Field(1.0, ge=0.0, description="lambda: positive advantages are multiplied by it, negative ones kept (W-REINFORCE, arXiv:2506.01347), to keep a policy sampling while it learns; 1.0 = plain GRPO")
+    cov_clip_frac: float = Field(0.0, ge=0.0, le=1.0, description="Clip-Cov (arXiv:2505.22617, algos/covariance.py): this share of a micro-batch's completion tokens (at least one), drawn among those whose log-prob x advantage covariance lies inside cov_clip_bounds, passes no policy gradient, to keep a policy from sharpening onto one sample per question; 0 = off")
+    cov_clip_bounds: tuple[float, float] = Field((1.0, 5.0), description="(low, high): the covariance range Clip-Cov draws from (the paper's 1 and 5)")
     num_iterations: int = Field(1, ge=1, description="mu: optimizer passes over each rollout batch")
     std_eps: float = Field(1e-4, gt=0.0, description="added to the group std before dividing")
     rollout_correction: Literal["none", "tis", "mask"] = Field("none", description="off-policy correction of the PG term by the engine's sampled-token log-probs: tis = truncated IS min(ratio, C), mask = drop tokens with ratio outside [1/C, C] (algos/rollout_correction.py)")
     rollout_correction_cap: float = Field(2.0, ge=1.0, description="C: the cap of algo.rollout_correction (TRL's vllm_importance_sampling_cap, verl's rollout_is_threshold)")
+
+    @field_validator("cov_clip_bounds")
+    @classmethod
+    def _bounds_ordered(cls, v):
+        if not v[0] < v[1]:
+            raise ValueError(f"algo.cov_clip_bounds needs low < high, got {list(v)}")
+        return v
 
 
 class OptimConfig(_Strict):

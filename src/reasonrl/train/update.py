@@ -80,7 +80,8 @@ def update(t: "Trainer", rollouts: Rollouts, advantages: torch.Tensor, keep: lis
                                       ref_logprobs=ref[j] if ref else None, beta=cfg.algo.beta,
                                       clip_low=cfg.algo.clip_low, clip_high=cfg.algo.clip_high, agg=cfg.algo.loss_agg,
                                       max_tokens=cfg.rollout.max_new_tokens, num_seqs=num_seqs, num_tokens=num_tokens,
-                                      is_weights=is_weights, entropy=entropy, entropy_coef=cfg.algo.entropy_coef)
+                                      is_weights=is_weights, entropy=entropy, entropy_coef=cfg.algo.entropy_coef,
+                                      cov_clip_frac=cfg.algo.cov_clip_frac, cov_clip_bounds=cfg.algo.cov_clip_bounds)
             metrics.update(is_metrics)
             strategy.backward(loss)
             metrics["entropy/mean"] = (entropy.detach() * mask).sum() / mask.sum().clamp(min=1)
