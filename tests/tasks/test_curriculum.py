@@ -115,6 +115,30 @@ def test_the_level_up_reads_the_metric_the_curriculum_names(tmp_path, tiny_model
         assert [(l["reward/fn/random@0.0"], l["reward/fn/random@1.0"]) for l in lines] == [(0.0, 1.0)] * 3
 
 
+def test_a_list_of_metrics_moves_up_only_on_steps_where_every_one_passes(tmp_path, tiny_model_dir):
+    # the paying coin alone moves the level each step; listed with the silent coin (the step's lowest is 0) it never
+    # does: a walk written without the format must not pass a rule that names both (session 33's cc02-s2)
+    funcs = '"random@0.0","random@1.0"'
+    for run, metric, want in (("one", ["reward/fn/random@1.0"], [0, 1, 2]),
+                              ("both", ["reward/fn/random@1.0", "reward/fn/random@0.0"], [0, 0, 0])):
+        cur = {"levels": LEVELS, "threshold": 0.7, "window": 1, "metric": metric}
+        main(_cfg(tmp_path, tiny_model_dir, run, funcs, 3, f"task.curriculum={json.dumps(cur)}"))
+        lines = [json.loads(l) for l in (tmp_path / run / "metrics.jsonl").read_text().splitlines() if '"train"' in l]
+        assert [l["curriculum/level"] for l in lines] == want
+
+
+def test_every_metric_of_a_list_must_be_logged():
+    for metric, msg in ((["format/rate", "reward/fn/arrow_step"], "'reward/fn/arrow_step' is not a logged train metric"),
+                        ([], "is an empty list")):
+        cur = {"levels": LEVELS, "metric": metric}
+        with pytest.raises(ConfigError, match=msg) as e:
+            load_config(None, [f"task.curriculum={json.dumps(cur)}", "reward.funcs=[accuracy_strict,arrow_steps]"])
+        assert "\n" not in str(e.value)
+    cur = {"levels": LEVELS, "metric": ["format/rate", "reward/fn/arrow_steps"]}
+    cfg = load_config(None, [f"task.curriculum={json.dumps(cur)}", "reward.funcs=[accuracy_strict,arrow_steps]"])
+    assert cfg.task.curriculum.metrics == ["format/rate", "reward/fn/arrow_steps"]
+
+
 def test_a_control_with_a_schedule_runs_without_the_metric_it_names(tmp_path, tiny_model_dir):
     # a control copies the real config (metric reward/fn/random@1.0) with its own reward.funcs, which do not log that
     # metric: the schedule moves the level, the metric is never read (session 30's format-only control crashed here)

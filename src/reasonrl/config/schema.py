@@ -40,8 +40,12 @@ class CurriculumConfig(_Strict):
     levels: list[dict] = Field(..., min_length=1, description="task.kwargs of each level, easiest first (tasks/curriculum.py)")
     threshold: float = Field(0.7, gt=0.0, le=1.0, description="rolling mean of `metric` (train accuracy by default) that moves up a level (Reasoning Gym paper: 0.7)")
     window: int = Field(8, ge=1, description="steps in the rolling mean")
-    metric: str = Field("acc/mean", description="the logged train metric whose rolling mean moves up a level: acc/mean (the paper's rule), acc/strict, format/rate, reward/mean, or reward/fn/<one of reward.funcs> (that function's mean score: a step reward paying the written work, which a silent shortcut to the answer does not earn)")
+    metric: str | list[str] = Field("acc/mean", description="the logged train metric whose rolling mean moves up a level: acc/mean (the paper's rule), acc/strict, format/rate, reward/mean, or reward/fn/<one of reward.funcs> (that function's mean score: a step reward paying the written work, which a silent shortcut to the answer does not earn); a list reads each step's lowest of them, so every one must be high on the same steps (e.g. the written walk and the format)")
     schedule: list[int] | None = Field(None, description="fixed steps at which to move up (one per level after the first), instead of the accuracy rule: a control run copies the real run's level-ups")
+
+    @property
+    def metrics(self) -> list[str]:
+        return [self.metric] if isinstance(self.metric, str) else list(self.metric)
 
     @model_validator(mode="after")
     def _one_step_per_level_up(self):
@@ -184,8 +188,13 @@ class Config(_Strict):
     def _curriculum_metric_is_logged(self):
         cc = self.task.curriculum
         known = [*CURRICULUM_METRICS, *(f"reward/fn/{f}" for f in self.reward.funcs)]
-        if cc is not None and cc.schedule is None and cc.metric not in known:
-            raise ValueError(f"task.curriculum.metric {cc.metric!r} is not a logged train metric; valid: {', '.join(known)}")
+        if cc is None or cc.schedule is not None:
+            return self
+        if not cc.metrics:
+            raise ValueError("task.curriculum.metric is an empty list; name at least one logged train metric")
+        for m in cc.metrics:
+            if m not in known:
+                raise ValueError(f"task.curriculum.metric {m!r} is not a logged train metric; valid: {', '.join(known)}")
         return self
 
     @model_validator(mode="after")

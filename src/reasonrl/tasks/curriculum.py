@@ -16,6 +16,9 @@ The accuracy is the step's `acc/mean` (the run's first accuracy-type reward, `ev
 `metric` names another logged train metric: `reward/fn/arrow_steps`, the written hops of an arrows walk, moves up
 once the work is written rather than once the answer is right, which a silent shortcut can earn (docs/r1zero-reasoning.md,
 session 25).
+A list of metrics reads each step's lowest: `[reward/fn/arrow_steps, format/rate]` moves up only on steps where the walk
+is written AND the thinking closed (session 33: a seed wrote the walk without ever closing `</think>`, and the walk alone
+moved it up at 2.7 minutes into a level that pays only a formatted answer).
 Levels only go up; the last level is kept once reached. A control run (format-only or random reward)
 has no accuracy to level up on: `schedule` gives it the real run's level-up steps, so it sees the same
 problems in the same order and only the reward differs. Our own levels rather than reasoning-gym's
@@ -48,7 +51,7 @@ class Curriculum:
     def problems(self) -> list[Problem]:
         return self.levels[self.level]
 
-    def observe(self, value: float, step: int = 0) -> bool:
+    def observe(self, value: float | None, step: int = 0) -> bool:
         """Record one step's train accuracy, or the metric read instead (after step `step`); True when this moved the
         curriculum up a level.
         With a `schedule`, the level is the number of schedule steps reached, whatever the accuracy.

@@ -295,8 +295,8 @@ def run_steps(t: Trainer, splits, p: Progress, logger, stop: StopRequest, checkp
         if p.curriculum:  # the level this step trained on; a level-up starts the new pool from its beginning
             metrics["curriculum/level"] = p.curriculum.level
             # a schedule (the controls) ignores the metric, which the control's own reward.funcs may not log
-            key = cfg.task.curriculum.metric
-            value = metrics.get(key) if cfg.task.curriculum.schedule else metrics[key]
+            cc = cfg.task.curriculum   # several metrics: the step's lowest, so all must be high on the same steps
+            value = None if cc.schedule else min(metrics[k] for k in cc.metrics)
             if p.curriculum.observe(value, p.step):
                 p.cursor = Cursor(seed=cfg.train.seed, n=len(p.pool))
                 level_rewards(t, p)
