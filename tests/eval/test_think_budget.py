@@ -134,3 +134,17 @@ def test_bad_budgets_are_one_line_errors(tiny_model_dir, tmp_path, capsys):
             main(base + ["--think-budget-sweep", bad])
         assert e.value.code == 2
         assert "comma-separated token counts" in capsys.readouterr().err
+
+
+def test_budget_zero_after_a_think_prefix_closes_right_after_it(tiny):
+    """A think_prefix is the prompt's, not the model's: budget 0 closes the thinking right after it."""
+    _, tok = tiny
+    arrows = Problem("arrows:0:0", "Arrows: 23 -> 57, 57 -> 90. Start at 23 ...", "90", "arrows", "en",
+                     meta={"path": [23, 57, 90]})
+    engine = ScriptedEngine(tok, ["90</answer>"])
+    with RewardRunner(["accuracy"]) as runner:
+        s = generate_and_score(engine, tok, [arrows], SamplingParams(n=1, max_new_tokens=8, temperature=0.0),
+                               template="chat_think_path", lang="en", lenient=False, runner=runner, think_budget=0,
+                               think_prefix="{path[0]} ->")
+    assert engine.calls[0][0][0].endswith("<think>\n23 ->\n</think>\n<answer>")   # phase 2's prompt
+    assert s.responses == ["<think>\n23 ->\n</think>\n<answer>90</answer>"] and s.think_tokens == [0]

@@ -85,3 +85,36 @@ def test_no_chat_template_falls_back_to_plain_text(tok):
     assert text.startswith("User: " + ZH.question) and text.endswith("\nAssistant: <think>\n")
     assert prefill == "<think>\n"
     assert render_prompt(Base(), EN, "plain")[0] == f"User: {EN.question}\nAnswer with just the number.\nAssistant:"
+
+
+ARROWS = Problem("arrows:0:0", "Arrows: 81 -> 14, 23 -> 57, 57 -> 90. Start at 23 and follow the arrows ...", "90",
+                 "arrows", "en", meta={"path": [23, 57, 90], "arrows": [[81, 14], [23, 57], [57, 90]]})
+
+
+def test_think_prefix_opens_the_thinking_with_the_problems_own_field(tok):
+    text, prefill = render_prompt(tok, ARROWS, "chat_think_path", think_prefix="{path[0]} ->")
+    plain_text, plain_prefill = render_prompt(tok, ARROWS, "chat_think_path")
+    assert prefill == "<think>\n23 ->" and plain_prefill == "<think>\n"
+    assert text == plain_text + "23 ->"   # the same prompt, the reply begun further
+
+
+def test_a_think_prefix_a_problem_cannot_fill_is_a_one_line_error(tok):
+    with pytest.raises(ValueError, match=r"problem arrows:0:0 has no meta field 'start' \(its meta: path, arrows\)"):
+        render_prompt(tok, ARROWS, "chat_think", think_prefix="{start} ->")
+    with pytest.raises(ValueError, match="problem chain_sum:0:0 has no meta field 'path'"):
+        render_prompt(tok, EN, "chat_think", think_prefix="{path[0]} ->")
+
+
+def test_think_prefix_is_checked_at_load_and_needs_a_thinking_template():
+    from pydantic import ValidationError
+
+    from reasonrl.config.schema import TaskConfig
+    from reasonrl.tasks import load_task
+
+    arrows = dict(name="arrows", kwargs={"min_hops": 2, "max_hops": 3}, num_train=4, num_heldout=2)
+    splits = load_task(TaskConfig(**arrows, template="chat_think", think_prefix="{path[0]} ->"))
+    assert len(splits.train) == 4
+    with pytest.raises(ValueError, match="has no meta field 'start'"):
+        load_task(TaskConfig(**arrows, template="chat_think", think_prefix="{start} ->"))
+    with pytest.raises(ValidationError, match="task.think_prefix needs a chat_think template"):
+        TaskConfig(**arrows, template="plain", think_prefix="{path[0]} ->")

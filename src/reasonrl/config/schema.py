@@ -65,9 +65,17 @@ class TaskConfig(_Strict):
     seed: int = Field(42, description="seed for generation and the train/held-out split")
     template: Literal[TEMPLATES] = Field("plain", description="prompt template")
     lang: Literal["auto", "en", "zh"] = Field("auto", description="prompt language; auto follows the task")
+    think_prefix: str | None = Field(None, description="text the thinking starts with after the template's <think>, filled from each problem's meta by str.format (arrows: '{path[0]} ->', the start number the question states); chat_think templates only; None = none")
     verifier: str | None = Field(None, description="who grades: math | exact | code | gym:<name> (rewards/verifiers.py); None = the task's own: gym:<name> for reasoning-gym, a file row's 'verifier' column, else math")
 
     curriculum: CurriculumConfig | None = Field(None, description="train through these difficulty levels; held-out stays task.kwargs; None = no curriculum")
+
+    @model_validator(mode="after")
+    def _think_prefix_needs_think(self):
+        if self.think_prefix and not self.template.startswith("chat_think"):
+            raise ValueError(f"task.think_prefix needs a chat_think template (one that opens <think>), "
+                             f"not task.template={self.template}")
+        return self
 
     @field_validator("verifier")
     @classmethod

@@ -161,7 +161,7 @@ def sample_traces(cfg: SampleConfig, out: str | Path, *, logger=None) -> dict:
         for c in range(0, len(todo), cfg.chunk):
             chunk = todo[c:c + cfg.chunk]
             scored = generate_and_score(engine, tok, chunk, params, template=cfg.task.template, lang=cfg.task.lang,
-                                        lenient=lenient, runner=runner)
+                                        lenient=lenient, runner=runner, think_prefix=cfg.task.think_prefix)
             rows, drops = select_traces(scored, cfg.task.template, source, cfg.max_per_prompt)
             for r in rows:
                 f.write(json.dumps(r, ensure_ascii=False) + "\n")

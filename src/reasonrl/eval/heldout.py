@@ -70,10 +70,11 @@ def reward_columns(problems: list[Problem], k: int, lenient: bool) -> dict:
 
 def generate_and_score(
     engine, tokenizer, problems: list[Problem], params: SamplingParams, *, template: str, lang: str,
-    lenient: bool, runner: RewardRunner, think_budget: int | None = None,
+    lenient: bool, runner: RewardRunner, think_budget: int | None = None, think_prefix: str | None = None,
 ) -> Scored:
-    """`think_budget` = N: the thinking is cut at N tokens and closed (`budget.generate_with_budget`)."""
-    rendered = [render_prompt(tokenizer, p, template, lang) for p in problems]
+    """`think_budget` = N: the thinking is cut at N tokens and closed (`budget.generate_with_budget`); with
+    `think_prefix` (`task.think_prefix`) it counts only the model's own tokens after that prefix."""
+    rendered = [render_prompt(tokenizer, p, template, lang, think_prefix) for p in problems]
     budgeted = None
     if think_budget is None:
         rollouts = engine.generate([r[0] for r in rendered], params)

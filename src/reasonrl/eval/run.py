@@ -169,7 +169,7 @@ def evaluate(model_spec: str | None, cfg: Config, s: EvalSettings, *, threads: i
         for i in range(0, len(problems), s.chunk):
             scored = generate_and_score(engine, tok, problems[i:i + s.chunk], params, template=cfg.task.template,
                                         lang=cfg.task.lang, lenient=lenient, runner=runner,
-                                        think_budget=s.think_budget)
+                                        think_budget=s.think_budget, think_prefix=cfg.task.think_prefix)
             records += records_from_scored(scored)
             gen_s += scored.rollouts.seconds
             forced += scored.forced or []

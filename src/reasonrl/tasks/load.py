@@ -19,6 +19,7 @@ from reasonrl.tasks import arrows, nth_number, zh_arithmetic
 from reasonrl.tasks.file_source import is_file_task, read_problem_file
 from reasonrl.tasks.gym_source import check_gym_name, iter_gym
 from reasonrl.tasks.problem import Problem
+from reasonrl.tasks.prompts import think_prefix_of
 from reasonrl.tasks.splits import TaskSplits, split_stream
 
 
@@ -79,5 +80,7 @@ def load_task(cfg) -> TaskSplits:
     if len(heldout) < cfg.num_heldout:
         raise ValueError(f"{name}: only {len(heldout)} distinct questions for task.num_heldout={cfg.num_heldout}; "
                          "lower it or widen task.kwargs")
+    for p in (*train, *heldout):   # a think_prefix some problem cannot fill fails here, before any model loads
+        think_prefix_of(p, getattr(cfg, "think_prefix", None))
     return TaskSplits(train=train, heldout=heldout, bad_rows=bad,
                       info={"heldout_duplicates_dropped": dropped, "short_train": len(train) < cfg.num_train})

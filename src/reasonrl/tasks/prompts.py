@@ -113,9 +113,11 @@ def _chat(tokenizer, user_message: str, prefill: str) -> str:
     return text + prefill
 
 
-def render_prompt(tokenizer, problem: Problem, template: str, lang: str = "auto") -> tuple[str, str]:
+def render_prompt(tokenizer, problem: Problem, template: str, lang: str = "auto",
+                  think_prefix: str | None = None) -> tuple[str, str]:
     """(prompt_text, prefill): prompt_text is the exact string to tokenize (special tokens included,
-    ending with prefill); prefill is the start of the assistant reply that the template wrote.
+    ending with prefill); prefill is the start of the assistant reply that the template wrote, plus
+    `think_prefix` (`task.think_prefix`) filled from the problem's meta (`think_prefix_of`).
 
     >>> p = Problem(id="t:0", question="1 + 1 =", answer="2", task="t", lang="en")
     >>> render_prompt(None, p, "r1zero")[0][-35:]
@@ -130,8 +132,35 @@ def render_prompt(tokenizer, problem: Problem, template: str, lang: str = "auto"
         raise ValueError(f"unknown lang {lang!r}; valid: auto, en, zh")
     if template == "r1zero":
         return R1ZERO[lang].format(question=problem.question), ""
-    prefill = prefill_of(template)
+    prefill = prefill_of(template) + think_prefix_of(problem, think_prefix)
     return _chat(tokenizer, INSTRUCTIONS[template][lang].format(question=problem.question), prefill), prefill
+
+
+def think_prefix_of(problem: Problem, think_prefix: str | None) -> str:
+    """`think_prefix` filled from `problem.meta` (str.format: "{path[0]} ->"), "" for None; a ValueError naming the
+    problem and the field when its meta lacks it.
+
+    Why (issue 19, session 34): the arrows walk's first written step is the start number and an arrow, "23 ->", and
+    the base model, left to start its thinking itself, copies the question's list instead; begun with the start
+    (a number the question states), 5x more of its samples write the walk's second hop by the content match
+    (`benchmarks/arrows_walks.py`, docs/r1zero-reasoning.md). The text comes from the question, never the answer.
+
+    >>> p = Problem(id="arrows:3", question="...", answer="90", task="arrows", lang="en", meta={"path": [23, 57, 90]})
+    >>> think_prefix_of(p, "{path[0]} ->"), think_prefix_of(p, None)
+    ('23 ->', '')
+    >>> think_prefix_of(p, "{start} ->")
+    Traceback (most recent call last):
+    ...
+    ValueError: task.think_prefix '{start} ->': problem arrows:3 has no meta field 'start' (its meta: path)
+    """
+    if not think_prefix:
+        return ""
+    try:
+        return think_prefix.format(**(problem.meta or {}))
+    except (KeyError, IndexError, AttributeError, TypeError, ValueError) as e:
+        what = f"no meta field {e.args[0]!r}" if isinstance(e, KeyError) else f"meta that does not fill it ({e})"
+        raise ValueError(f"task.think_prefix {think_prefix!r}: problem {problem.id} has {what} "
+                         f"(its meta: {', '.join(problem.meta or {}) or 'none'})") from None
 
 
 def prefill_of(template: str) -> str:

@@ -88,7 +88,8 @@ def sample_round(t: Trainer, problems: list, seeds: list[int] | None) -> tuple[l
     """B prompts x G samples, scored: (rendered prompts [B], rollouts [B*G], rewards [B*G]). With several
     processes this rank samples and scores its share of the B prompts, then every rank holds all of them."""
     cfg, G, dist, rc = t.cfg, t.cfg.rollout.num_generations, t.dist, t.cfg.rollout
-    rendered = [render_prompt(t.tok, p, cfg.task.template, cfg.task.lang) for p in problems]   # (text, prefill)
+    rendered = [render_prompt(t.tok, p, cfg.task.template, cfg.task.lang, cfg.task.think_prefix)   # (text, prefill)
+                for p in problems]
     params = SamplingParams(n=G, max_new_tokens=rc.max_new_tokens, temperature=rc.temperature, top_p=rc.top_p,
                             stop=rc.stop, seeds=dist.shard(seeds) if seeds else None,
                             logprobs=rc.return_logprobs or cfg.algo.rollout_correction != "none")
@@ -206,7 +207,7 @@ def heldout_eval(t: Trainer, problems, logger: RunLogger, step: int, label: str)
                             temperature=0.0, stop=cfg.rollout.stop)
     with heap_reused(), accuracy_runner(t) as runner:  # greedy decoding: the rollout's KV-cache churn
         s = generate_and_score(t.engine, t.tok, problems, params, template=cfg.task.template, lang=cfg.task.lang,
-                               lenient=lenient_for(cfg), runner=runner)
+                               lenient=lenient_for(cfg), runner=runner, think_prefix=cfg.task.think_prefix)
     logger.log({"kind": "eval", "step": step, "label": label, "eval/accuracy": s.accuracy,
                 "eval/format_rate": s.format_rate, "eval/strict_accuracy": s.strict_accuracy, "eval/n": len(problems),
                 "eval/seconds": time.perf_counter() - t0, "eval/reward_errors": s.errors,
