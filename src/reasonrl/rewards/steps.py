@@ -230,6 +230,23 @@ def arrow_steps(completions: list[str], **columns) -> list[float | None]:
     return _per_walk(completions, columns, share)
 
 
+def closed_arrow_steps(completions: list[str], **columns) -> list[float | None]:
+    """`arrow_steps`, paid only when `</think>` closes the thinking; None on rows that are not an arrows walk.
+
+    Why (issue 19, session 34): with the thinking begun at the start number (`task.think_prefix`), the base model
+    writes the whole 2-3-hop walk on 1 sample in 6 and the strict shape on about none; paid open or closed, the walk
+    sharpened within 30 steps (`arrow_steps` 0.98, entropy 0.01) with the format at 0.00 and nothing left to teach
+    the closing tag (session 33's cc02-s2 again). Paid only once closed, an open walk earns what a wrong guess does.
+
+    >>> meta = {"path": [23, 57, 36, 90]}
+    >>> closed_arrow_steps(["<think>23 -> 57 -> 36 -> 90</think><answer>90</answer>", "<think>23 -> 57 -> 36 -> 90",
+    ...                     "<think>23 -> 57</think>", "x"], meta=[meta, meta, meta, {"after": 0}])
+    [1.0, 0.0, 0.3333333333333333, None]
+    """
+    closed = [thinking_text(c) is not None for c in completions]
+    return [None if s is None else s * ok for s, ok in zip(arrow_steps(completions, **columns), closed)]
+
+
 def _per_walk(completions: list[str], columns: dict, score) -> list[float | None]:
     """score(completion, path) on arrows rows (their meta has the walk's `path`), None on every other row."""
     return [None if not meta or not meta.get("path") else score(completion, [int(v) for v in meta["path"]])
