@@ -5,7 +5,7 @@
 
 Per variant (template, task kwargs, optional text pre-filled after the template's own prefill, `{s}` = the start
 number): right answers inside <answer>, samples in the strict <think>…</think><answer>…</answer> shape, samples whose thinking writes the whole walk, and samples writing at least
-1 / 2 / 3 hops in order from the start: what a GRPO group on that variant has to reinforce (docs/r1zero-reasoning.md,
+1 / 2 / 3 hops in order from the start (and 2 / 3 of them written as one chain, `chained`): what a GRPO group on that variant has to reinforce (docs/r1zero-reasoning.md,
 session 23). Ends with one key=value line.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ import torch
 from reasonrl.config.schema import TaskConfig
 from reasonrl.model import load_model
 from reasonrl.rewards.format import format_ok
-from reasonrl.rewards.steps import walked
+from reasonrl.rewards.steps import chained, walked
 from reasonrl.rollout.base import SamplingParams
 from reasonrl.rollout.decode import DecodeEngine
 from reasonrl.tasks import load_task, render_prompt
@@ -45,18 +45,21 @@ def measure(engine, tok, v: dict, n: int, k: int) -> dict:
     torch.manual_seed(0)
     out = engine.generate(prompts, SamplingParams(n=k, max_new_tokens=v.get("max_new", 64),
                                                   temperature=v.get("T", 0.8), stop=["</answer>"]))
-    hops, right, whole, closed = [], 0, 0, 0
+    hops, chain, right, whole, closed = [], [], 0, 0, 0
     for i, text in enumerate(out.texts):
         p = problems[i // k]
         reply = prefills[i // k] + text
-        h = walked(reply.split("<think>", 1)[-1].split("</think>", 1)[0], p.meta["path"])[0]
+        thinking = reply.split("<think>", 1)[-1].split("</think>", 1)[0]
+        h = walked(thinking, p.meta["path"])[0]
         hops.append(h)
+        chain.append(chained(thinking, p.meta["path"])[0])
         whole += h == len(p.meta["path"]) - 1
         closed += format_ok(reply)   # the strict shape: what the format and strict-answer rewards need
         answers = re.findall(r"<answer>\s*(\d+)", reply)
         right += bool(answers) and answers[-1] == p.answer
     return {"samples": len(hops), "right": right, "whole": whole, "formatted": closed,
-            **{f"hops>={j}": sum(h >= j for h in hops) for j in (1, 2, 3)}}
+            **{f"hops>={j}": sum(h >= j for h in hops) for j in (1, 2, 3)},
+            **{f"chain>={j}": sum(h >= j for h in chain) for j in (2, 3)}}
 
 
 def main() -> None:

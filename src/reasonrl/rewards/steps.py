@@ -247,6 +247,53 @@ def closed_arrow_steps(completions: list[str], **columns) -> list[float | None]:
     return [None if s is None else s * ok for s, ok in zip(arrow_steps(completions, **columns), closed)]
 
 
+def chained(thinking: str, path: list[int]) -> tuple[int, int]:
+    """`walked`, with the hops written as one chain: each number after the start joined to the one before it by "->"
+    alone (spaces allowed), so "23 -> 57, 57 -> 36" is one hop where `walked` counts two.
+
+    >>> chained("23 -> 57 -> 36 -> 90. So 90.", [23, 57, 36, 90]), chained("23 -> 57, 57 -> 36", [23, 57, 36, 90])
+    ((3, 0), (1, 0))
+    >>> chained("23 -> 57 -> 36 -> 90 -> 14", [23, 57, 36, 90]), chained("Start 23 -> 57 -> 40", [23, 57, 36, 90])
+    ((3, 1), (1, 0))
+    """
+    found = list(_NUMBER.finditer(thinking))
+    starts = [i for i, m in enumerate(found[:2]) if int(m.group()) == path[0]]
+    if not starts:
+        return 0, 0
+    seq = [path[0]]
+    for before, m in zip(found[starts[0]:], found[starts[0] + 1:]):
+        if thinking[before.end():m.start()].strip() != "->":
+            break
+        seq.append(int(m.group()))
+    hops = len(path) - 1
+    right = next((j for j, (a, b) in enumerate(zip(seq[1:], path[1:])) if a != b), min(len(seq) - 1, hops))
+    return right, (len(seq) - 1 - hops if right == hops else 0)
+
+
+def closed_chain_steps(completions: list[str], **columns) -> list[float | None]:
+    """`closed_arrow_steps` counting only the hops written as one chain (`chained`): "23 -> 57 -> 36", not
+    "23 -> 57\\n41 -> 36". None on rows that are not an arrows walk.
+
+    Why (issue 19, session 35): the questions list the arrows as pairs ("23 -> 57, 41 -> 36, ..."), and the seed that
+    failed moved up on a pair-per-line copy, "23 -> 57" then the next listed pair, one right hop in two. In a chain
+    the number after "57 ->" is the one the question writes after "57 ->", a content match a copy of the
+    last two tokens finds; after a line break the next pair's start is free, and the listed order fills it.
+
+    >>> meta = {"path": [23, 57, 36, 90]}
+    >>> closed_chain_steps(["<think>23 -> 57 -> 36 -> 90</think><answer>90</answer>", "<think>23 -> 57\\n57 -> 36</think>",
+    ...                     "<think>23 -> 57 -> 36 -> 90", "x"], meta=[meta, meta, meta, {"after": 0}])
+    [1.0, 0.3333333333333333, 0.0, None]
+    """
+    def share(completion: str, path: list[int]) -> float:
+        thinking = thinking_text(completion)
+        if thinking is None:
+            return 0.0
+        right, extra = chained(thinking, path)
+        return max(0, right - extra) / (len(path) - 1)
+
+    return _per_walk(completions, columns, share)
+
+
 def _per_walk(completions: list[str], columns: dict, score) -> list[float | None]:
     """score(completion, path) on arrows rows (their meta has the walk's `path`), None on every other row."""
     return [None if not meta or not meta.get("path") else score(completion, [int(v) for v in meta["path"]])
