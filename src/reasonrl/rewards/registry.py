@@ -17,7 +17,8 @@ from reasonrl.rewards.code_sandbox import extract_code, run_tests
 from reasonrl.rewards.extract import extract_answer
 from reasonrl.rewards.format import format_ok, format_pieces, format_score, thinking_text
 from reasonrl.rewards.normalize import choice_letter, normalize_answer
-from reasonrl.rewards.steps import arrow_steps, closed_arrow_steps, closed_chain_steps, copy_after, copy_stop, count_after, middle_value, whole_walk
+from reasonrl.rewards.steps import (arrow_steps, closed_arrow_steps, closed_chain_steps, copy_after, copy_stop, count_after,
+                                    middle_value, whole_chain, whole_walk)
 from reasonrl.rewards.verifiers import Row, default_verifier, grade
 
 
@@ -139,6 +140,23 @@ def walked_answer(completions: list[str], **columns) -> list[float | None]:
     """
     right = accuracy_strict(completions, **columns)
     return [None if whole is None else whole * r for whole, r in zip(whole_walk(completions, **columns), right)]
+
+
+def chained_answer(completions: list[str], **columns) -> list[float | None]:
+    """`walked_answer` with the whole walk written as one chain (`steps.whole_chain`); None on rows that are not an
+    arrows walk.
+
+    Why (issue 19, session 35): on 2-3 hops, paid the answer alone, a seed learned the two hops silently (train strict
+    0.6, the thinking one hop); gated on any written walk, a pair-per-line copy of the listed arrows. In a chain the
+    next number is the one the question writes after the last one: the content match.
+
+    >>> meta = {"path": [23, 57, 36]}
+    >>> chained_answer(["<think>23 -> 57 -> 36</think><answer>36</answer>", "<think>23 -> 57\\n57 -> 36</think><answer>36</answer>",
+    ...                 "<think>23 -> 57</think><answer>36</answer>"], answer=["36"] * 3, meta=[meta] * 3)
+    [1.0, 0.0, 0.0]
+    """
+    right = accuracy_strict(completions, **columns)
+    return [None if whole is None else whole * r for whole, r in zip(whole_chain(completions, **columns), right)]
 
 
 def format_reasoned(completions: list[str], **columns) -> list[float]:
@@ -275,6 +293,7 @@ REWARDS: dict[str, Callable[..., list]] = {
     "closed_arrow_steps": closed_arrow_steps,
     "closed_chain_steps": closed_chain_steps,
     "walked_answer": walked_answer,
+    "chained_answer": chained_answer,
 }
 
 
@@ -286,7 +305,7 @@ def get_reward_fn(name: str) -> Callable[..., list]:
     >>> get_reward_fn("nope")
     Traceback (most recent call last):
     ...
-    ValueError: unknown reward 'nope'; valid: accuracy, accuracy_lenient, accuracy_any, format, format_partial, format_if_correct, format_reasoned, accuracy_strict, exact_match, multiple_choice, code, accuracy_partial, random, middle_value, copy_after, copy_stop, count_after, arrow_steps, closed_arrow_steps, closed_chain_steps, walked_answer, or module:function
+    ValueError: unknown reward 'nope'; valid: accuracy, accuracy_lenient, accuracy_any, format, format_partial, format_if_correct, format_reasoned, accuracy_strict, exact_match, multiple_choice, code, accuracy_partial, random, middle_value, copy_after, copy_stop, count_after, arrow_steps, closed_arrow_steps, closed_chain_steps, walked_answer, chained_answer, or module:function
     """
     if name in REWARDS:
         return REWARDS[name]

@@ -315,3 +315,18 @@ def whole_walk(completions: list[str], **columns) -> list[float | None]:
         return float(thinking is not None and walked(thinking, path) == (len(path) - 1, 0))
 
     return _per_walk(completions, columns, whole)
+
+
+def whole_chain(completions: list[str], **columns) -> list[float | None]:
+    """`whole_walk` with the walk written as one chain (`chained`): the gate of `chained_answer`.
+
+    >>> meta = {"path": [23, 57, 36]}
+    >>> whole_chain(["<think>23 -> 57 -> 36</think><answer>36</answer>", "<think>23 -> 57\\n57 -> 36</think><answer>36</answer>"],
+    ...             meta=[meta, meta])
+    [1.0, 0.0]
+    """
+    def whole(completion: str, path: list[int]) -> float:
+        thinking = thinking_text(completion)
+        return float(thinking is not None and chained(thinking, path) == (len(path) - 1, 0))
+
+    return _per_walk(completions, columns, whole)
