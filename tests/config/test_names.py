@@ -16,7 +16,7 @@ from reasonrl.config import ConfigError, load_config
                                 "seq_mean_token_sum_norm (did you mean 'token_mean'?)"),
     ("reward.funcs=[accuracy,fromat]", "unknown reward.funcs 'fromat'; valid: accuracy, accuracy_lenient, accuracy_any, format, "
                                        "format_partial, format_if_correct, format_reasoned, accuracy_strict, "
-                                       "exact_match, multiple_choice, code, accuracy_partial, random, middle_value, copy_after, copy_stop, count_after, arrow_steps, closed_arrow_steps, closed_chain_steps, walked_answer, chained_answer, or module:function (did you mean 'format'?)"),
+                                       "exact_match, multiple_choice, code, accuracy_partial, random, middle_value, copy_after, copy_stop, count_after, arrow_steps, closed_arrow_steps, chain_steps, closed_chain_steps, walked_answer, chained_answer, or module:function (did you mean 'format'?)"),
     ("rollout.engine=vlm", "bad value for 'rollout.engine': 'vlm' (Value error, unknown rollout engine 'vlm'; "
                            "valid: hf_decode, hf_generate, vllm)"),
 ])

@@ -60,7 +60,7 @@ def test_unknown_name_fails_at_start_with_valid_names():
 def test_registry_names_and_user_functions():
     assert set(REWARDS) == {"accuracy", "accuracy_strict", "accuracy_lenient", "accuracy_any", "format", "format_partial",
                             "format_if_correct", "format_reasoned", "exact_match", "multiple_choice", "code",
-                            "accuracy_partial", "random", "middle_value", "copy_after", "copy_stop", "count_after", "arrow_steps", "closed_arrow_steps", "closed_chain_steps", "walked_answer", "chained_answer"}
+                            "accuracy_partial", "random", "middle_value", "copy_after", "copy_stop", "count_after", "arrow_steps", "closed_arrow_steps", "chain_steps", "closed_chain_steps", "walked_answer", "chained_answer"}
     assert get_reward_fn(f"{__name__}:none_reward") is none_reward
     with pytest.raises(ValueError, match="cannot load"):
         get_reward_fn("no_such_module:f")

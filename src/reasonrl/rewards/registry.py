@@ -17,7 +17,7 @@ from reasonrl.rewards.code_sandbox import extract_code, run_tests
 from reasonrl.rewards.extract import extract_answer
 from reasonrl.rewards.format import format_ok, format_pieces, format_score, thinking_text
 from reasonrl.rewards.normalize import choice_letter, normalize_answer
-from reasonrl.rewards.steps import (arrow_steps, closed_arrow_steps, closed_chain_steps, copy_after, copy_stop, count_after,
+from reasonrl.rewards.steps import (arrow_steps, chain_steps, closed_arrow_steps, closed_chain_steps, copy_after, copy_stop, count_after,
                                     middle_value, whole_chain, whole_walk)
 from reasonrl.rewards.verifiers import Row, default_verifier, grade
 
@@ -291,6 +291,7 @@ REWARDS: dict[str, Callable[..., list]] = {
     "count_after": count_after,
     "arrow_steps": arrow_steps,
     "closed_arrow_steps": closed_arrow_steps,
+    "chain_steps": chain_steps,
     "closed_chain_steps": closed_chain_steps,
     "walked_answer": walked_answer,
     "chained_answer": chained_answer,
@@ -305,7 +306,7 @@ def get_reward_fn(name: str) -> Callable[..., list]:
     >>> get_reward_fn("nope")
     Traceback (most recent call last):
     ...
-    ValueError: unknown reward 'nope'; valid: accuracy, accuracy_lenient, accuracy_any, format, format_partial, format_if_correct, format_reasoned, accuracy_strict, exact_match, multiple_choice, code, accuracy_partial, random, middle_value, copy_after, copy_stop, count_after, arrow_steps, closed_arrow_steps, closed_chain_steps, walked_answer, chained_answer, or module:function
+    ValueError: unknown reward 'nope'; valid: accuracy, accuracy_lenient, accuracy_any, format, format_partial, format_if_correct, format_reasoned, accuracy_strict, exact_match, multiple_choice, code, accuracy_partial, random, middle_value, copy_after, copy_stop, count_after, arrow_steps, closed_arrow_steps, chain_steps, closed_chain_steps, walked_answer, chained_answer, or module:function
     """
     if name in REWARDS:
         return REWARDS[name]

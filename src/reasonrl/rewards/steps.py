@@ -270,6 +270,22 @@ def chained(thinking: str, path: list[int]) -> tuple[int, int]:
     return right, (len(seq) - 1 - hops if right == hops else 0)
 
 
+def chain_steps(completions: list[str], **columns) -> list[float | None]:
+    """`arrow_steps` counting only the hops written as one chain (`chained`), closed thinking or not. None on rows
+    that are not an arrows walk.
+
+    >>> meta = {"path": [23, 57, 36, 90]}
+    >>> chain_steps(["<think>23 -> 57 -> 36 -> 90</think><answer>90</answer>", "<think>23 -> 57\\n57 -> 36</think>",
+    ...              "<think>\\n23 -> 57 -> 36", "x"], meta=[meta, meta, meta, {"after": 0}])
+    [1.0, 0.3333333333333333, 0.6666666666666666, None]
+    """
+    def share(completion: str, path: list[int]) -> float:
+        right, extra = chained(completion.split("<think>", 1)[-1].split("</think>", 1)[0], path)
+        return max(0, right - extra) / (len(path) - 1)
+
+    return _per_walk(completions, columns, share)
+
+
 def closed_chain_steps(completions: list[str], **columns) -> list[float | None]:
     """`closed_arrow_steps` counting only the hops written as one chain (`chained`): "23 -> 57 -> 36", not
     "23 -> 57\\n41 -> 36". None on rows that are not an arrows walk.
