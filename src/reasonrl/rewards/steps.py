@@ -243,8 +243,7 @@ def closed_arrow_steps(completions: list[str], **columns) -> list[float | None]:
     ...                     "<think>23 -> 57</think>", "x"], meta=[meta, meta, meta, {"after": 0}])
     [1.0, 0.0, 0.3333333333333333, None]
     """
-    closed = [thinking_text(c) is not None for c in completions]
-    return [None if s is None else s * ok for s, ok in zip(arrow_steps(completions, **columns), closed)]
+    return _when_closed(completions, arrow_steps(completions, **columns))
 
 
 def chained(thinking: str, path: list[int]) -> tuple[int, int]:
@@ -300,14 +299,12 @@ def closed_chain_steps(completions: list[str], **columns) -> list[float | None]:
     ...                     "<think>23 -> 57 -> 36 -> 90", "x"], meta=[meta, meta, meta, {"after": 0}])
     [1.0, 0.3333333333333333, 0.0, None]
     """
-    def share(completion: str, path: list[int]) -> float:
-        thinking = thinking_text(completion)
-        if thinking is None:
-            return 0.0
-        right, extra = chained(thinking, path)
-        return max(0, right - extra) / (len(path) - 1)
+    return _when_closed(completions, chain_steps(completions, **columns))
 
-    return _per_walk(completions, columns, share)
+
+def _when_closed(completions: list[str], scores: list[float | None]) -> list[float | None]:
+    """Each score where `</think>` closes the thinking, 0.0 where it does not, None kept."""
+    return [None if s is None else s * (thinking_text(c) is not None) for c, s in zip(completions, scores)]
 
 
 def _per_walk(completions: list[str], columns: dict, score) -> list[float | None]:
